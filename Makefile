@@ -1,0 +1,83 @@
+# Charter — every command a developer, CI or a load tester needs. `make help` lists them.
+# Each target bootstraps what it needs (uv, the virtual environment, node tooling), so on a fresh machine
+# `make run` and `make test` are the whole set-up.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PYTHON ?= python3
+UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
+VENV := .venv
+BIN := $(VENV)/bin
+SYNCED := $(VENV)/.synced
+NODE_SYNCED := node_modules/.synced
+PYTEST_ARGS ?=
+
+.PHONY: help
+help: ## List the make targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@echo
+	@echo "  Variables: HOST, PORT, WORKERS, DATA_DIR, APP_ENV (see README's settings table), PYTEST_ARGS."
+
+# --- set-up ------------------------------------------------------------------------------------------------
+$(SYNCED): pyproject.toml uv.lock
+	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
+	$(UV) sync --locked
+	@touch $@
+
+$(NODE_SYNCED): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+.PHONY: install
+install: $(SYNCED) $(NODE_SYNCED) ## Install the Python (uv.lock) and Node (package-lock.json) toolchains
+
+# --- run ---------------------------------------------------------------------------------------------------
+.PHONY: run
+run: $(SYNCED) ## Serve the API on SQLite at http://$${HOST:-127.0.0.1}:$${PORT:-8000} (docs at /docs)
+	$(if $(HOST),HOST=$(HOST)) $(if $(PORT),PORT=$(PORT)) $(if $(WORKERS),WORKERS=$(WORKERS)) $(BIN)/python -m impl
+
+# --- contract pipeline -------------------------------------------------------------------------------------
+.PHONY: generate
+generate: $(SYNCED) ## Regenerate generated/ from spec/openapi.yaml and the README's settings table
+	$(BIN)/python -m scripts.generate
+	$(BIN)/python -m scripts.settings_doc
+
+.PHONY: check-generated
+check-generated: $(SYNCED) ## Fail with a diff when generated/ or the README settings table differ from their sources
+	$(BIN)/python -m scripts.generate --check
+	$(BIN)/python -m scripts.settings_doc --check
+
+.PHONY: lint-spec
+lint-spec: $(SYNCED) $(NODE_SYNCED) ## Lint the spec: Redocly (recommended-strict and more) and openapi-spec-validator
+	npx --no-install redocly lint spec/openapi.yaml --format=stylish
+	$(BIN)/openapi-spec-validator spec/openapi.yaml
+
+# --- quality gates -----------------------------------------------------------------------------------------
+.PHONY: lint
+lint: $(SYNCED) ## ruff (lint and format check), Bandit, mypy --strict and import-linter
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/bandit -q -c pyproject.toml -r impl scripts
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+.PHONY: format
+format: $(SYNCED) ## Apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+.PHONY: test
+test: $(SYNCED) ## Run the test suite (includes in-process contract fuzzing and the gate tests)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+.PHONY: fuzz
+fuzz: $(SYNCED) ## Fuzz the real service (uvicorn on a free loopback port) with Schemathesis; reports in reports/fuzz/
+	$(BIN)/python -m scripts.fuzz
+
+.PHONY: ci
+ci: ## Everything CI runs (.ci/run): test, drift, spec lint, lint, types, architecture, fuzz
+	bash .ci/run
+
+.PHONY: clean
+clean: ## Remove the virtual environment, node_modules, reports and local data
+	rm -rf $(VENV) node_modules reports var .mypy_cache .ruff_cache .pytest_cache .import_linter_cache

@@ -1,0 +1,3 @@
+from impl.main import main
+
+main()

@@ -1,0 +1,61 @@
+"""The app factory: the one place that wires the platform layer, the generated routers and the domain services."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp
+
+from generated.api import build_health_router
+from impl.health.service import HealthService
+from impl.platform.data_dir import data_dir_check, ensure_data_dir
+from impl.platform.middleware.body_limit import BodyLimitMiddleware
+from impl.platform.middleware.request_id import RequestIdMiddleware
+from impl.platform.openapi_document import OpenApiDocument, mount_documentation, verify_routes
+from impl.platform.problems import install_problem_handlers
+from impl.platform.readiness import ReadinessProbe
+from impl.platform.settings import Settings
+
+
+class CharterApp(FastAPI):
+    """FastAPI whose outermost layer is the request-ID middleware.
+
+    ``add_middleware`` would place it inside Starlette's ServerErrorMiddleware, and the 500 answer would then leave
+    without the request's ID.
+    """
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return RequestIdMiddleware(super().build_middleware_stack())
+
+
+def create_app(settings: Settings) -> FastAPI:
+    document = OpenApiDocument.load(settings.spec_path)
+    readiness = ReadinessProbe(timeout_seconds=settings.readiness_timeout_seconds)
+    readiness.register("data_dir", data_dir_check(settings.data_dir))
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        ensure_data_dir(settings.data_dir)
+        yield
+
+    app = CharterApp(
+        title=document.title,
+        version=document.version,
+        debug=False,  # never render tracebacks, whatever the environment
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    install_problem_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+
+    app.include_router(build_health_router(HealthService(version=document.version, readiness=readiness)))
+
+    verify_routes(app, document)
+    if settings.docs_enabled:
+        mount_documentation(app, document)
+    return app

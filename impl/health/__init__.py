@@ -1,0 +1,1 @@
+"""Health, liveness and readiness probes: the implementation of the spec's `health` tag."""

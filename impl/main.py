@@ -1,0 +1,30 @@
+"""Process entry points: the uvicorn app factory and ``python -m impl``."""
+
+from __future__ import annotations
+
+import uvicorn
+from fastapi import FastAPI
+
+from impl.app import create_app
+from impl.platform.settings import get_settings
+
+
+def app_factory() -> FastAPI:
+    """For ``uvicorn --factory impl.main:app_factory``: the app, configured from the environment."""
+    return create_app(get_settings())
+
+
+def main() -> None:
+    settings = get_settings()
+    uvicorn.run(
+        "impl.main:app_factory",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        loop="uvloop",
+        http="httptools",
+        log_level=settings.log_level,
+        server_header=False,  # no product banner for scanners
+        proxy_headers=False,  # client addresses come from the socket until trusted proxies are configured
+    )

@@ -1,0 +1,43 @@
+"""Give every request an ID, echo it on every response, and make it available to handlers and logs."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+HEADER = b"x-request-id"
+# Long enough for UUIDs, W3C trace IDs and most proxies' formats; nothing that could smuggle into a log line.
+WELL_FORMED = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
+
+
+def request_id_of(scope: Scope) -> str | None:
+    """The ID the middleware gave this request (``None`` outside it)."""
+    state = scope.get("state")
+    return state.get("request_id") if isinstance(state, dict) else None
+
+
+class RequestIdMiddleware:
+    """Accepts a well-formed ``X-Request-ID`` from the client, otherwise generates one; echoes it on the response.
+
+    It is the outermost layer, so even the 500 answer of Starlette's error middleware carries the ID.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        raw = next((value for name, value in scope["headers"] if name == HEADER), None)
+        request_id = raw if raw is not None and WELL_FORMED.fullmatch(raw) else str(uuid.uuid4()).encode("ascii")
+        scope.setdefault("state", {})["request_id"] = request_id.decode("ascii")
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", ()), (HEADER, request_id)]
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)

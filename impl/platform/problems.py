@@ -1,0 +1,162 @@
+"""RFC 9457 problem+json: the one shape of every error the service answers, and the handlers that produce it.
+
+Services raise :class:`ProblemError` subclasses (domain exceptions); framework errors (404, 405, 413, 415, 422,
+500) arrive as Starlette/FastAPI exceptions. Both end up here, so no error can leave in another shape.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from http import HTTPStatus
+from typing import Any, ClassVar
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import iter_route_contexts
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+logger = logging.getLogger("charter.problems")
+# RFC 9110's names where Python's http.HTTPStatus (before 3.13) still has the older ones.
+TITLES = {413: "Content Too Large", 416: "Range Not Satisfiable", 422: "Unprocessable Content"}
+
+
+class ProblemResponse(Response):
+    media_type = PROBLEM_MEDIA_TYPE
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def problem(
+    status: int,
+    *,
+    detail: str,
+    instance: str,
+    title: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    extensions: Mapping[str, Any] | None = None,
+) -> ProblemResponse:
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": title or TITLES.get(status) or HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "instance": instance,
+    }
+    if extensions:
+        body.update(extensions)
+    return ProblemResponse(body, status_code=status, headers=dict(headers) if headers else None)
+
+
+class ProblemError(Exception):
+    """Base of every domain exception; subclasses set ``status`` (and may add headers and extension members)."""
+
+    status: ClassVar[int] = 500
+    title: ClassVar[str | None] = None
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        extensions: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.headers = dict(headers or {})
+        self.extensions = dict(extensions or {})
+
+
+def _validation_errors(errors: Sequence[Any]) -> list[dict[str, str]]:
+    """Every validation error, located by a JSON Pointer into the body or by the parameter/header name.
+
+    The offending input itself is never echoed: it may be a password or a token.
+    """
+    located = []
+    for error in errors:
+        location = tuple(error.get("loc", ()))
+        source, path = (location[0], location[1:]) if location else ("body", ())
+        item = {"detail": str(error.get("msg", "Invalid value"))}
+        if source == "body":
+            if error.get("type") == "json_invalid":
+                path = ()  # FastAPI puts the character offset here, not a member name
+            escaped = (str(part).replace("~", "~0").replace("/", "~1") for part in path)
+            item["pointer"] = "#/" + "/".join(escaped) if path else "#"
+        elif source == "header":
+            item["header"] = str(path[0]) if path else ""
+        else:
+            item["parameter"] = str(path[0]) if path else ""
+        located.append(item)
+    return located
+
+
+async def handle_validation_error(request: Request, exc: Exception) -> Response:
+    if not isinstance(exc, RequestValidationError):  # registered for this type only
+        raise exc
+    errors = _validation_errors(exc.errors())
+    if any(e.get("type") == "json_invalid" for e in exc.errors()):
+        detail = "The request body is not valid JSON."
+        return problem(400, detail=detail, instance=request.url.path, extensions={"errors": errors})
+    count = len(errors)
+    detail = f"The request has {count} invalid field{'s' if count != 1 else ''}."
+    return problem(422, detail=detail, instance=request.url.path, extensions={"errors": errors})
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method any route serves on this path: Starlette's own 405 names only the first route's methods."""
+    path = request.scope["path"]
+    methods: set[str] = set()
+    for context in iter_route_contexts(request.app.routes):
+        regex, route_methods = getattr(context, "path_regex", None), context.methods
+        if regex is not None and route_methods and regex.match(path):
+            methods |= route_methods
+    return ", ".join(sorted(methods))
+
+
+async def handle_http_exception(request: Request, exc: Exception) -> Response:
+    if not isinstance(exc, HTTPException):  # registered for this type only
+        raise exc
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = _allowed_methods(request)
+    detail = exc.detail if isinstance(exc.detail, str) and exc.detail != HTTPStatus(exc.status_code).phrase else None
+    if detail is None:
+        detail = {
+            404: f"No resource at {request.url.path}.",
+            405: f"{request.method} is not allowed on {request.url.path}; allowed: {headers.get('Allow', 'none')}.",
+        }.get(exc.status_code, HTTPStatus(exc.status_code).description or HTTPStatus(exc.status_code).phrase)
+    return problem(exc.status_code, detail=detail, instance=request.url.path, headers=headers)
+
+
+async def handle_problem_error(request: Request, exc: Exception) -> Response:
+    if not isinstance(exc, ProblemError):  # registered for this type only
+        raise exc
+    return problem(
+        exc.status,
+        title=exc.title,
+        detail=exc.detail,
+        instance=request.url.path,
+        headers=exc.headers,
+        extensions=exc.extensions,
+    )
+
+
+async def handle_unexpected_error(request: Request, exc: Exception) -> Response:
+    # The traceback goes to the log (uvicorn also logs it); the client gets nothing of it.
+    logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem(
+        500,
+        detail="An unexpected error occurred. Quote the request ID when reporting it.",
+        instance=request.url.path,
+    )
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, handle_validation_error)
+    app.add_exception_handler(HTTPException, handle_http_exception)
+    app.add_exception_handler(ProblemError, handle_problem_error)
+    app.add_exception_handler(Exception, handle_unexpected_error)

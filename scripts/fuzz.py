@@ -1,0 +1,97 @@
+"""`make fuzz`: run Schemathesis against the real service, started here on a free loopback port.
+
+Starts uvicorn (``python -m impl``) with a throw-away data directory, waits for /readyz, runs ``st run`` with every
+check and every phase (configuration in schemathesis.toml), writes JUnit and HAR reports under reports/fuzz/, stops
+the server, and fails when Schemathesis fails or the server logged a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import subprocess  # nosec B404
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PHASES = "examples,coverage,fuzzing,stateful"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until_ready(url: str, server: subprocess.Popen[bytes], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"the server exited with code {server.returncode} before it was ready")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310  # nosec B310
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} was not ready within {timeout:g} s")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--reports", type=Path, default=ROOT / "reports" / "fuzz")
+    parser.add_argument("--startup-timeout", type=float, default=30.0)
+    parser.add_argument("st_args", nargs="*", help="extra arguments for `st run` (after --)")
+    args = parser.parse_args(argv)
+    args.reports.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with tempfile.TemporaryDirectory(prefix="charter-fuzz-") as data_dir:
+        env = {**os.environ, "APP_ENV": "test", "HOST": "127.0.0.1", "PORT": str(port), "DATA_DIR": data_dir}
+        env["WORKERS"] = "1"
+        log_path = args.reports / "server.log"
+        with log_path.open("wb") as log:
+            serve = [sys.executable, "-m", "impl"]
+            server = subprocess.Popen(serve, cwd=ROOT, env=env, stdout=log, stderr=log)  # noqa: S603  # nosec B603
+            try:
+                wait_until_ready(f"{base}/readyz", server, args.startup_timeout)
+                print(f"fuzz: service ready at {base}; running Schemathesis", flush=True)
+                command = [
+                    str(Path(sys.executable).with_name("st")),
+                    "run",
+                    f"{base}/openapi.json",
+                    "--checks",
+                    "all",
+                    "--phases",
+                    PHASES,
+                    "--report",
+                    "junit,har",
+                    "--report-dir",
+                    str(args.reports),
+                    *args.st_args,
+                ]
+                code = subprocess.run(command, cwd=ROOT, check=False).returncode  # noqa: S603  # nosec B603
+            finally:
+                server.send_signal(signal.SIGTERM)
+                try:
+                    server.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    server.kill()
+                    server.wait()
+    server_log = log_path.read_text(encoding="utf-8", errors="replace")
+    if "Traceback" in server_log:
+        print(f"fuzz: the server logged a traceback (see {log_path})", file=sys.stderr)
+        return code or 1
+    print(f"fuzz: Schemathesis exited with {code}; reports in {args.reports}")
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

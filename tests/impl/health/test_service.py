@@ -1,0 +1,83 @@
+"""The probes: /health and /livez answer from the process alone; /readyz checks every dependency."""
+
+from __future__ import annotations
+
+import shutil
+
+from fastapi.testclient import TestClient
+
+from impl.platform.settings import Settings
+
+
+def test_health_reports_status_and_the_spec_version(client: TestClient) -> None:
+    response = client.get("/health")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    assert response.json() == {"status": "ok", "version": "0.1.0"}
+
+
+def test_liveness_is_alive(client: TestClient) -> None:
+    response = client.get("/livez")
+    assert response.status_code == 200
+    assert response.json() == {"status": "alive"}
+
+
+def test_readiness_lists_every_check_when_all_are_up(client: TestClient) -> None:
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ready"
+    assert [check["name"] for check in body["checks"]] == ["data_dir"]
+    assert body["checks"][0]["status"] == "up"
+    assert body["checks"][0]["latency_ms"] >= 0
+
+
+def test_head_answers_like_get_without_a_body(client: TestClient) -> None:
+    for path in ("/health", "/livez", "/readyz"):
+        response = client.head(path)
+        assert response.status_code == 200, path
+        assert response.content == b"", path
+        assert "x-request-id" in response.headers, path
+
+
+def test_readiness_is_503_problem_with_the_failing_check_when_the_data_dir_is_gone(
+    client: TestClient, settings: Settings
+) -> None:
+    assert client.get("/readyz").status_code == 200
+    # Replace the data directory by a plain file: nothing can be written under it any more.
+    shutil.rmtree(settings.data_dir)
+    settings.data_dir.write_text("not a directory")
+
+    response = client.get("/readyz")
+
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["retry-after"] == "5"
+    problem = response.json()
+    assert problem["status"] == 503
+    assert problem["title"] == "Service Unavailable"
+    assert problem["detail"] == "Not ready: data_dir is down."
+    assert problem["instance"] == "/readyz"
+    (check,) = problem["checks"]
+    assert check["name"] == "data_dir"
+    assert check["status"] == "down"
+    assert check["detail"]  # says why, e.g. NotADirectoryError
+
+
+def test_head_readiness_is_503_too_when_not_ready(client: TestClient, settings: Settings) -> None:
+    shutil.rmtree(settings.data_dir)
+    settings.data_dir.write_text("not a directory")
+
+    response = client.head("/readyz")
+
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "5"
+
+
+def test_liveness_and_health_stay_200_when_readiness_fails(client: TestClient, settings: Settings) -> None:
+    shutil.rmtree(settings.data_dir)
+    settings.data_dir.write_text("not a directory")
+
+    assert client.get("/readyz").status_code == 503
+    assert client.get("/livez").status_code == 200
+    assert client.get("/health").status_code == 200
