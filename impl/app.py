@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from starlette.types import ASGIApp
@@ -20,13 +21,19 @@ from impl.platform.settings import Settings
 
 
 class CharterApp(FastAPI):
-    """FastAPI whose outermost layer is the request-ID middleware.
+    """FastAPI that describes itself with the hand-written document and puts the request-ID middleware outermost."""
 
-    ``add_middleware`` would place it inside Starlette's ServerErrorMiddleware, and the 500 answer would then leave
-    without the request's ID.
-    """
+    def __init__(self, *, document: OpenApiDocument, **kwargs: Any) -> None:
+        super().__init__(title=document.title, version=document.version, **kwargs)
+        self.document = document
+
+    def openapi(self) -> dict[str, Any]:
+        # Never FastAPI's code-derived schema: whoever asks the app (tools, tests) gets the contract itself.
+        return self.document.content
 
     def build_middleware_stack(self) -> ASGIApp:
+        # ``add_middleware`` would place it inside Starlette's ServerErrorMiddleware, and the 500 answer would then
+        # leave without the request's ID.
         return RequestIdMiddleware(super().build_middleware_stack())
 
 
@@ -41,8 +48,7 @@ def create_app(settings: Settings) -> FastAPI:
         yield
 
     app = CharterApp(
-        title=document.title,
-        version=document.version,
+        document=document,
         debug=False,  # never render tracebacks, whatever the environment
         openapi_url=None,
         docs_url=None,

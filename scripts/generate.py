@@ -20,14 +20,14 @@ ROOT = Path(__file__).resolve().parent.parent
 INIT = HEADER + '"""Code generated from spec/openapi.yaml: Pydantic models and typed route stubs."""\n'
 
 
-def generate_all(spec: Path, out: Path) -> None:
+def generate_all(spec: Path, out: Path, package: str = "generated") -> None:
     out.mkdir(parents=True, exist_ok=True)
     codegen = Path(sys.executable).with_name("datamodel-codegen")
     subprocess.run(  # noqa: S603  # nosec B603
         [str(codegen), "--input", str(spec), "--output", str(out / "models.py")], check=True, cwd=ROOT
     )
     (out / "__init__.py").write_text(INIT, encoding="utf-8")
-    generate(spec, out / "api")
+    generate(spec, out / "api", package)
 
 
 def tree(root: Path) -> dict[str, str]:

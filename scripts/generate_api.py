@@ -306,7 +306,7 @@ def _docstring(operation: Operation) -> str:
     return f'"""{text.rstrip(".")}. ({operation.method.upper()} {operation.path})"""'
 
 
-def render_tag(tag: str, operations: list[Operation]) -> str:
+def render_tag(tag: str, operations: list[Operation], package: str = "generated") -> str:
     protocol = f"{pascal_case(tag)}Api"
     builder = f"build_{snake_case(tag)}_router"
     lines = [
@@ -322,8 +322,8 @@ def render_tag(tag: str, operations: list[Operation]) -> str:
         "",
         "from fastapi import APIRouter, Body, Cookie, Depends, Header, Path, Query, Response",
         "",
-        "from generated import models",
-        "from generated.api._support import Reply, empty_response, require_content_type, unwrap",
+        f"from {package} import models",
+        f"from {package}.api._support import Reply, empty_response, require_content_type, unwrap",
         "",
         "",
         f"class {protocol}(Protocol):",
@@ -391,10 +391,10 @@ def render_tag(tag: str, operations: list[Operation]) -> str:
     return "\n".join(lines)
 
 
-def render_init(tags: list[str]) -> str:
+def render_init(tags: list[str], package: str = "generated") -> str:
     lines = [HEADER, '"""One module per spec tag; see each module\'s Protocol and router builder."""', ""]
     lines += [
-        f"from generated.api.{snake_case(t)} import {pascal_case(t)}Api, build_{snake_case(t)}_router" for t in tags
+        f"from {package}.api.{snake_case(t)} import {pascal_case(t)}Api, build_{snake_case(t)}_router" for t in tags
     ]
     exported = [name for tag in tags for name in (f"{pascal_case(tag)}Api", f"build_{snake_case(tag)}_router")]
     lines += ["", "__all__ = [" + ", ".join(repr(n) for n in sorted(exported)) + "]", ""]
@@ -409,7 +409,8 @@ def ruff_format(files: list[Path]) -> None:
         subprocess.run([ruff, *args, *map(str, files)], check=True)  # noqa: S603  # nosec B603
 
 
-def generate(spec_path: Path, out_dir: Path) -> list[Path]:
+def generate(spec_path: Path, out_dir: Path, package: str = "generated") -> list[Path]:
+    """Write ``out_dir`` (the ``<package>.api`` package) from the spec; ``package`` holds ``models``."""
     spec = yaml.safe_load(spec_path.read_text(encoding="utf-8"))
     operations = SpecReader(spec).operations()
     by_tag: dict[str, list[Operation]] = {}
@@ -424,10 +425,10 @@ def generate(spec_path: Path, out_dir: Path) -> list[Path]:
     written.append(support)
     for tag, tag_operations in sorted(by_tag.items()):
         target = out_dir / f"{snake_case(tag)}.py"
-        target.write_text(render_tag(tag, tag_operations), encoding="utf-8")
+        target.write_text(render_tag(tag, tag_operations, package), encoding="utf-8")
         written.append(target)
     init = out_dir / "__init__.py"
-    init.write_text(render_init(sorted(by_tag)), encoding="utf-8")
+    init.write_text(render_init(sorted(by_tag), package), encoding="utf-8")
     written.append(init)
     ruff_format(written)
     return written

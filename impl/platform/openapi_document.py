@@ -99,7 +99,6 @@ def verify_routes(app: FastAPI, document: OpenApiDocument) -> None:
 
 def mount_documentation(app: FastAPI, document: OpenApiDocument) -> None:
     """Serve the document verbatim and the Swagger UI / ReDoc pages, with their assets, from this process."""
-    app.openapi_schema = document.content  # anything asking app.openapi() gets the hand-written document too
     assets = files("fastapi_offline") / "static"
     app.mount(DOCS_ASSETS, StaticFiles(directory=str(assets)), name="docs-assets")
     title = document.title

@@ -19,7 +19,7 @@ class _Item(BaseModel):
     tags: list[Annotated[str, Field(min_length=1)]] = []
 
 
-class _Teapot(ProblemError):
+class _TeapotError(ProblemError):
     status = 418
 
 
@@ -42,7 +42,7 @@ def error_client(app: FastAPI) -> Iterator[TestClient]:
 
     @app.get("/teapot", include_in_schema=False)
     async def teapot() -> None:
-        raise _Teapot("Short and stout.", headers={"X-Kettle": "on"}, extensions={"spout": "left"})
+        raise _TeapotError("Short and stout.", headers={"X-Kettle": "on"}, extensions={"spout": "left"})
 
     with TestClient(app, raise_server_exceptions=False) as client:
         yield client
@@ -57,8 +57,10 @@ def _assert_problem(response: object, status: int) -> dict[str, object]:
     body = response.json()
     assert body["status"] == status
     assert body["type"] == "about:blank"
-    assert isinstance(body["title"], str) and body["title"]
-    assert isinstance(body["detail"], str) and body["detail"]
+    assert isinstance(body["title"], str)
+    assert body["title"]
+    assert isinstance(body["detail"], str)
+    assert body["detail"]
     assert isinstance(body, dict)
     return body
 

@@ -1,0 +1,216 @@
+"""The generator: typed Protocols and routers that behave as the spec says, deterministic output, clear refusals."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+from uuid import UUID, uuid4
+
+import pytest
+import yaml
+from fastapi import FastAPI
+from fastapi.routing import APIRoute, iter_route_contexts
+from fastapi.testclient import TestClient
+
+from impl.platform.problems import install_problem_handlers
+from scripts.generate import generate_all, tree
+from scripts.generate_api import SpecError, SpecReader
+
+FIXTURE = Path(__file__).parent / "fixtures" / "items.yaml"
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def fixturegen(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleType]:
+    """The fixture spec generated into an importable package named ``fixturegen``."""
+    root = tmp_path_factory.mktemp("gen")
+    generate_all(FIXTURE, root / "fixturegen", "fixturegen")
+    sys.path.insert(0, str(root))
+    try:
+        yield importlib.import_module("fixturegen.api")
+    finally:
+        sys.path.remove(str(root))
+        for name in [n for n in sys.modules if n == "fixturegen" or n.startswith("fixturegen.")]:
+            del sys.modules[name]
+
+
+class _Items:
+    """A hand-written implementation of the generated ItemsApi, recording what it was called with."""
+
+    def __init__(self, models: ModuleType, reply: type) -> None:
+        self.models, self.reply = models, reply
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    async def create_item(self, *, body: Any) -> Any:
+        self.calls.append(("create_item", {"body": body}))
+        item = self.models.Item(id=uuid4(), name=body.name, note=body.note)
+        return self.reply(item, headers={"Location": f"/items/{item.id}"})
+
+    async def get_item(self, *, item_id: UUID, fields: int, if_none_match: str | None) -> Any:
+        self.calls.append(("get_item", {"item_id": item_id, "fields": fields, "if_none_match": if_none_match}))
+        return self.models.Item(id=item_id, name="widget", note=None)
+
+    async def delete_item(self, *, item_id: UUID) -> None:
+        self.calls.append(("delete_item", {"item_id": item_id}))
+
+
+class _Stock:
+    async def get_stock(self) -> Any:
+        models = importlib.import_module("fixturegen.models")
+        return models.Stock(count=7)
+
+
+@pytest.fixture
+def items(fixturegen: ModuleType) -> _Items:
+    support = importlib.import_module("fixturegen.api._support")
+    return _Items(importlib.import_module("fixturegen.models"), support.Reply)
+
+
+@pytest.fixture
+def items_client(fixturegen: ModuleType, items: _Items) -> Iterator[TestClient]:
+    app = FastAPI()
+    install_problem_handlers(app)
+    app.include_router(fixturegen.build_items_router(items))
+    app.include_router(fixturegen.build_stock_levels_router(_Stock()))
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield client
+
+
+def test_one_module_per_tag_with_a_protocol_and_a_router_builder(fixturegen: ModuleType) -> None:
+    assert sorted(fixturegen.__all__ or ()) == [
+        "ItemsApi",
+        "StockLevelsApi",
+        "build_items_router",
+        "build_stock_levels_router",
+    ]
+    protocol = fixturegen.ItemsApi
+    assert {"create_item", "get_item", "delete_item"} <= set(dir(protocol))
+
+
+def test_routes_carry_the_spec_path_method_operation_id_and_status(fixturegen: ModuleType, items: _Items) -> None:
+    router = fixturegen.build_items_router(items)
+    routes = {
+        (route.path, tuple(sorted(route.methods or ())), route.operation_id, route.status_code)
+        for route in (context.original_route for context in iter_route_contexts(router.routes))
+        if isinstance(route, APIRoute)
+    }
+    assert routes == {
+        ("/items", ("POST",), "createItem", 201),
+        ("/items/{item_id}", ("GET",), "getItem", 200),
+        ("/items/{item_id}", ("DELETE",), "deleteItem", 204),
+    }
+
+
+def test_typed_parameters_reach_the_handler(items_client: TestClient, items: _Items) -> None:
+    item_id = uuid4()
+    response = items_client.get(f"/items/{item_id}?fields=5", headers={"If-None-Match": '"abc"'})
+    assert response.status_code == 200
+    assert items.calls[-1] == ("get_item", {"item_id": item_id, "fields": 5, "if_none_match": '"abc"'})
+    items_client.get(f"/items/{item_id}")
+    assert items.calls[-1][1]["fields"] == 3  # the spec's default
+    assert items.calls[-1][1]["if_none_match"] is None
+
+
+def test_responses_omit_unset_optional_fields_but_keep_required_nulls(items_client: TestClient) -> None:
+    body = items_client.get(f"/items/{uuid4()}").json()
+    assert body["note"] is None  # required and nullable: present as null
+    assert "fields" not in body  # optional and unset: absent, never null
+
+
+def test_reply_sets_status_headers_and_body(items_client: TestClient) -> None:
+    response = items_client.post("/items", json={"name": "widget", "note": None})
+    assert response.status_code == 201
+    assert response.headers["location"] == f"/items/{response.json()['id']}"
+
+
+def test_no_content_operation_answers_204_without_a_body(items_client: TestClient) -> None:
+    response = items_client.delete(f"/items/{uuid4()}")
+    assert response.status_code == 204
+    assert response.content == b""
+
+
+def test_spec_constraints_are_enforced_with_located_errors(items_client: TestClient) -> None:
+    response = items_client.get("/items/not-a-uuid?fields=11", headers={"If-None-Match": "x" * 65})
+    assert response.status_code == 422
+    located = {(k, v) for e in response.json()["errors"] for k, v in e.items() if k != "detail"}
+    assert located == {("parameter", "item_id"), ("parameter", "fields"), ("header", "If-None-Match")}
+
+
+def test_request_bodies_forbid_unknown_properties(items_client: TestClient) -> None:
+    response = items_client.post("/items", json={"name": "", "colour": "red"})
+    assert response.status_code == 422
+    pointers = {e.get("pointer") for e in response.json()["errors"]}
+    assert pointers == {"#/name", "#/colour"}
+
+
+def test_a_body_in_an_undeclared_media_type_is_415(items_client: TestClient) -> None:
+    response = items_client.post("/items", content=b"name=widget", headers={"Content-Type": "text/plain"})
+    assert response.status_code == 415
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "application/json" in response.json()["detail"]
+
+
+def test_a_missing_required_body_is_422_not_415(items_client: TestClient) -> None:
+    response = items_client.post("/items")
+    assert response.status_code == 422
+
+
+def test_the_router_binds_handlers_when_built(fixturegen: ModuleType) -> None:
+    class Incomplete:
+        async def create_item(self, *, body: Any) -> Any:
+            raise NotImplementedError
+
+    with pytest.raises(AttributeError, match="get_item"):
+        fixturegen.build_items_router(Incomplete())
+
+
+def test_output_is_deterministic(tmp_path: Path) -> None:
+    generate_all(FIXTURE, tmp_path / "first" / "fixturegen", "fixturegen")
+    generate_all(FIXTURE, tmp_path / "second" / "fixturegen", "fixturegen")
+    first, second = tree(tmp_path / "first" / "fixturegen"), tree(tmp_path / "second" / "fixturegen")
+    assert first == second
+    assert all(text.startswith("# generated by") for text in first.values())
+
+
+def _spec(change: dict[str, Any]) -> dict[str, Any]:
+    spec: dict[str, Any] = yaml.safe_load(FIXTURE.read_text(encoding="utf-8"))
+    operation = spec["paths"]["/stock"]["get"]
+    operation.update(change)
+    return spec
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"operationId": None}, "needs an operationId"),
+        ({"tags": ["a", "b"]}, "exactly one tag"),
+        ({"responses": {"404": {"description": "x"}}}, "needs a 2xx response"),
+        ({"responses": {"default": {"description": "x"}}}, "explicit status codes"),
+        (
+            {"requestBody": {"content": {"multipart/form-data": {"schema": {"type": "object"}}}}},
+            "only JSON request bodies",
+        ),
+        (
+            {"parameters": [{"name": "body", "in": "query", "schema": {"type": "string"}}]},
+            "clashes",
+        ),
+    ],
+)
+def test_the_generator_refuses_what_it_cannot_type(change: dict[str, Any], message: str) -> None:
+    from scripts.generate_api import render_tag
+
+    def generate() -> str:
+        operations = SpecReader(_spec(change)).operations()
+        return render_tag("stock-levels", [op for op in operations if op.tag == "stock-levels"])
+
+    with pytest.raises(SpecError, match=message):
+        generate()
+
+
+def test_the_project_spec_generates_without_errors() -> None:
+    spec = yaml.safe_load((PROJECT_ROOT / "spec" / "openapi.yaml").read_text(encoding="utf-8"))
+    assert {op.operation_id for op in SpecReader(spec).operations()} >= {"getHealth", "getReadiness"}
