@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,3 +30,42 @@ def client(app: FastAPI) -> Iterator[TestClient]:
     # raise_server_exceptions=False: the client sees what a real client would (the 500 problem), not the exception.
     with TestClient(app, raise_server_exceptions=False) as test_client:
         yield test_client
+
+
+# The machine's shared servers. Tests that need them use these fixtures: a plain `make test` skips them with a
+# clear message when a server is down; CI (CI=true, or CHARTER_REQUIRE_SERVICES=1) fails instead.
+POSTGRES_URL = os.environ.get("CHARTER_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("CHARTER_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def _services_required() -> bool:
+    return os.environ.get("CHARTER_REQUIRE_SERVICES") == "1" or os.environ.get("CI", "").lower() == "true"
+
+
+def _reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def require_service(name: str, host: str, port: int) -> None:
+    if _reachable(host, port):
+        return
+    message = f"{name} is not reachable at {host}:{port}"
+    if _services_required():
+        pytest.fail(f"{message}; CI needs it (start it as the machine notes say)", pytrace=False)
+    pytest.skip(f"{message}: tests that need the real {name} are skipped (CI runs them)")
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    require_service("Redis", "127.0.0.1", 6379)
+    return REDIS_URL
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    require_service("PostgreSQL", "127.0.0.1", 5432)
+    return POSTGRES_URL

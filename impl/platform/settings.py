@@ -23,10 +23,10 @@ MIN_SECRET_LENGTH = 32
 
 # Defaults that differ by APP_ENV; an explicit environment variable always wins over these.
 ENVIRONMENT_DEFAULTS: dict[Environment, dict[str, Any]] = {
-    "dev": {"docs_enabled": True, "log_level": "debug"},
-    "test": {"docs_enabled": True, "log_level": "warning"},
-    "staging": {"docs_enabled": True, "log_level": "info"},
-    "prod": {"docs_enabled": False, "log_level": "info"},
+    "dev": {"docs_enabled": True, "log_level": "debug", "db_migrations": "apply"},
+    "test": {"docs_enabled": True, "log_level": "warning", "db_migrations": "apply"},
+    "staging": {"docs_enabled": True, "log_level": "info", "db_migrations": "check"},
+    "prod": {"docs_enabled": False, "log_level": "info", "db_migrations": "check"},
 }
 
 
@@ -58,12 +58,43 @@ class Settings(BaseSettings):
         default=SecretStr(DEV_SECRET_KEY),
         description=f"Signing secret; staging and prod need a random value of at least {MIN_SECRET_LENGTH} characters.",
     )
+    database_url: SecretStr | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the database, e.g. `postgresql+asyncpg://user@host/db`; "
+        "unset means a SQLite file `charter.db` in `DATA_DIR`.",
+    )
+    db_pool_size: int = Field(default=10, ge=1, le=200, description="Connections kept open per worker (PostgreSQL).")
+    db_max_overflow: int = Field(
+        default=10, ge=0, le=200, description="Extra connections a worker may open under load (PostgreSQL)."
+    )
+    db_pool_timeout_seconds: float = Field(
+        default=5.0, gt=0, le=60, description="Longest wait for a pooled connection before the request fails with 503."
+    )
+    db_migrations: Literal["apply", "check"] = Field(
+        default="apply",
+        description="At start-up, `apply` pending Alembic migrations, or only `check` that none is pending "
+        "(and refuse to start otherwise). Default apply in dev/test, check in staging/prod.",
+    )
+    redis_url: SecretStr | None = Field(
+        default=None,
+        description="Redis URL (`redis://host:6379/0`) for state shared across workers: cache, and later rate "
+        "limits, token blacklist and events. Unset means in-process.",
+    )
+    cache_ttl_seconds: float = Field(
+        default=30.0, gt=0, le=86_400, description="How long a cached read may be served before it is reloaded."
+    )
     docs_enabled: bool = Field(
         default=True, description="Serve /docs, /redoc, /openapi.json and /openapi.yaml (default off in prod)."
     )
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         default="info", description="Log level (default debug in dev, warning in test)."
     )
+
+    def effective_database_url(self) -> str:
+        """The database to use: DATABASE_URL, or the SQLite file in DATA_DIR."""
+        if self.database_url is not None:
+            return self.database_url.get_secret_value()
+        return f"sqlite+aiosqlite:///{self.data_dir / 'charter.db'}"
 
     @model_validator(mode="before")
     @classmethod
