@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 from typing import Annotated, Literal
+from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 
 class ValidationError(BaseModel):
@@ -16,19 +17,19 @@ class ValidationError(BaseModel):
     model_config = ConfigDict(
         populate_by_name=True,
     )
-    detail: Annotated[str, Field(examples=["String should have at most 100 characters"])]
+    detail: Annotated[StrictStr, Field(examples=["String should have at most 100 characters"])]
     """
     What is wrong.
     """
-    pointer: Annotated[str | None, Field(examples=["#/name"])] = None
+    pointer: Annotated[StrictStr | None, Field(examples=["#/name"])] = None
     """
     A JSON Pointer (RFC 6901) into the request body, as a URI fragment.
     """
-    parameter: Annotated[str | None, Field(examples=["limit"])] = None
+    parameter: Annotated[StrictStr | None, Field(examples=["limit"])] = None
     """
     The name of the offending path or query parameter.
     """
-    header: Annotated[str | None, Field(examples=["If-Match"])] = None
+    header: Annotated[StrictStr | None, Field(examples=["If-Match"])] = None
     """
     The name of the offending request header.
     """
@@ -46,7 +47,7 @@ class Health(BaseModel):
     """
     Always `ok` when the service answers.
     """
-    version: Annotated[str, Field(examples=["0.1.0"])]
+    version: Annotated[StrictStr, Field(examples=["0.1.0"])]
     """
     The API version (`info.version` of this document).
     """
@@ -83,7 +84,7 @@ class DependencyCheck(BaseModel):
     model_config = ConfigDict(
         populate_by_name=True,
     )
-    name: Annotated[str, Field(examples=["data_dir"])]
+    name: Annotated[StrictStr, Field(examples=["data_dir"])]
     """
     The dependency checked.
     """
@@ -92,9 +93,63 @@ class DependencyCheck(BaseModel):
     """
     How long the check took, in milliseconds.
     """
-    detail: Annotated[str | None, Field(examples=["timed out after 1.0 s"])] = None
+    detail: Annotated[StrictStr | None, Field(examples=["timed out after 1.0 s"])] = None
     """
     Why the check failed; present only when `status` is `down`.
+    """
+
+
+class Role(StrEnum):
+    """
+    What the user may do.
+    """
+
+    admin = "admin"
+    moderator = "moderator"
+    user = "user"
+
+
+class User(BaseModel):
+    """
+    A user. Never carries a password or its hash.
+    """
+
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    id: Annotated[UUID, Field(frozen=True)]
+    """
+    Assigned by the service.
+    """
+    email: Annotated[StrictStr, Field(max_length=254, pattern="^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)+$")]
+    """
+    The email address, lower-cased; unique.
+    """
+    name: Annotated[StrictStr, Field(max_length=100, min_length=1)]
+    """
+    The display name.
+    """
+    role: Role
+    active: StrictBool
+    """
+    Whether the user may use the service.
+    """
+    created_at: Annotated[AwareDatetime, Field(frozen=True)]
+    updated_at: Annotated[AwareDatetime, Field(frozen=True)]
+
+
+class UserPage(BaseModel):
+    """
+    One page of users.
+    """
+
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    items: list[User]
+    next: StrictStr | None
+    """
+    The URL of the next page, or null on the last page.
     """
 
 
@@ -106,23 +161,23 @@ class Problem(BaseModel):
     model_config = ConfigDict(
         populate_by_name=True,
     )
-    type: Annotated[str, Field(examples=["about:blank"])]
+    type: Annotated[StrictStr, Field(examples=["about:blank"])]
     """
     A URI reference that identifies the problem type; `about:blank` when only the status applies.
     """
-    title: Annotated[str, Field(examples=["Unprocessable Content"])]
+    title: Annotated[StrictStr, Field(examples=["Unprocessable Content"])]
     """
     A short, human-readable summary of the problem type.
     """
-    status: Annotated[int, Field(examples=[422], ge=400, le=599)]
+    status: Annotated[StrictInt, Field(examples=[422], ge=400, le=599)]
     """
     The HTTP status code of this occurrence.
     """
-    detail: Annotated[str | None, Field(examples=["The request has 2 invalid fields."])] = None
+    detail: Annotated[StrictStr | None, Field(examples=["The request has 2 invalid fields."])] = None
     """
     A human-readable explanation of this occurrence.
     """
-    instance: Annotated[str | None, Field(examples=["/api/v1/users"])] = None
+    instance: Annotated[StrictStr | None, Field(examples=["/api/v1/users"])] = None
     """
     The request path this occurrence happened on.
     """
@@ -156,3 +211,105 @@ class ReadinessProblem(Problem):
         populate_by_name=True,
     )
     checks: list[DependencyCheck]
+
+
+class UserCreate(BaseModel):
+    """
+    A new user. The role is `user`; only admins will be able to change it.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+        populate_by_name=True,
+    )
+    email: Annotated[
+        StrictStr,
+        Field(
+            examples=["ada@example.com"],
+            max_length=254,
+            min_length=3,
+            pattern="^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)+$",
+        ),
+    ]
+    """
+    An email address; stored lower-cased.
+    """
+    name: Annotated[
+        StrictStr,
+        Field(examples=["Ada Lovelace"], max_length=100, min_length=1, pattern="^[^\\u0000-\\u001f\\u007f]+$"),
+    ]
+    """
+    A display name, without control characters.
+    """
+    active: StrictBool = True
+    """
+    Whether the user may use the service.
+    """
+
+
+class UserReplace(BaseModel):
+    """
+    Every writable field of a user.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+        populate_by_name=True,
+    )
+    email: Annotated[
+        StrictStr,
+        Field(
+            examples=["ada@example.com"],
+            max_length=254,
+            min_length=3,
+            pattern="^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)+$",
+        ),
+    ]
+    """
+    An email address; stored lower-cased.
+    """
+    name: Annotated[
+        StrictStr,
+        Field(examples=["Ada Lovelace"], max_length=100, min_length=1, pattern="^[^\\u0000-\\u001f\\u007f]+$"),
+    ]
+    """
+    A display name, without control characters.
+    """
+    active: StrictBool
+    """
+    Whether the user may use the service.
+    """
+
+
+class UserPatch(BaseModel):
+    """
+    A JSON Merge Patch of the writable fields; at least one.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+        populate_by_name=True,
+    )
+    email: Annotated[
+        StrictStr | None,
+        Field(
+            examples=["ada@example.com"],
+            max_length=254,
+            min_length=3,
+            pattern="^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)+$",
+        ),
+    ] = None
+    """
+    An email address; stored lower-cased.
+    """
+    name: Annotated[
+        StrictStr | None,
+        Field(examples=["Ada Lovelace"], max_length=100, min_length=1, pattern="^[^\\u0000-\\u001f\\u007f]+$"),
+    ] = None
+    """
+    A display name, without control characters.
+    """
+    active: StrictBool | None = None
+    """
+    Whether the user may use the service.
+    """

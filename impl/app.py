@@ -7,17 +7,23 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from sqlalchemy import text
 from starlette.types import ASGIApp
 
-from generated.api import build_health_router
+from generated.api import build_health_router, build_users_router
 from impl.health.service import HealthService
 from impl.platform.data_dir import data_dir_check, ensure_data_dir
+from impl.platform.db.engine import create_engine, create_sessions
+from impl.platform.db.errors import install_database_error_handlers
+from impl.platform.db.migrations import apply_or_check
+from impl.platform.idempotency import IdempotencyStore
 from impl.platform.middleware.body_limit import BodyLimitMiddleware
 from impl.platform.middleware.request_id import RequestIdMiddleware
 from impl.platform.openapi_document import OpenApiDocument, mount_documentation, verify_routes
 from impl.platform.problems import install_problem_handlers
 from impl.platform.readiness import ReadinessProbe
 from impl.platform.settings import Settings
+from impl.users.service import UsersService
 
 
 class CharterApp(FastAPI):
@@ -39,13 +45,26 @@ class CharterApp(FastAPI):
 
 def create_app(settings: Settings) -> FastAPI:
     document = OpenApiDocument.load(settings.spec_path)
+    # Engines connect lazily: building one here does no I/O; the lifespan migrates and disposes of it.
+    engine = create_engine(settings)
+    sessions = create_sessions(engine)
     readiness = ReadinessProbe(timeout_seconds=settings.readiness_timeout_seconds)
     readiness.register("data_dir", data_dir_check(settings.data_dir))
+
+    async def database_check() -> None:
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+    readiness.register("database", database_check)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ensure_data_dir(settings.data_dir)
-        yield
+        await apply_or_check(engine, database_url=settings.effective_database_url(), mode=settings.db_migrations)
+        try:
+            yield
+        finally:
+            await engine.dispose()
 
     app = CharterApp(
         document=document,
@@ -57,9 +76,12 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     install_problem_handlers(app)
+    install_database_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
 
     app.include_router(build_health_router(HealthService(version=document.version, readiness=readiness)))
+    idempotency = IdempotencyStore(sessions=sessions)
+    app.include_router(build_users_router(UsersService(sessions=sessions, idempotency=idempotency)))
 
     verify_routes(app, document)
     if settings.docs_enabled:

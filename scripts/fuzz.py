@@ -8,7 +8,9 @@ the server, and fails when Schemathesis fails or the server logged a traceback.
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import re
 import signal
 import socket
 import subprocess  # nosec B404
@@ -42,6 +44,43 @@ def wait_until_ready(url: str, server: subprocess.Popen[bytes], timeout: float) 
             pass
         time.sleep(0.1)
     raise RuntimeError(f"{url} was not ready within {timeout:g} s")
+
+
+def operation_reach(spec_path: Path, har_path: Path) -> dict[str, dict[int, int]]:
+    """For each spec operation (``METHOD /path``), how many responses of each status the run received."""
+    import yaml
+
+    spec = yaml.safe_load(spec_path.read_text(encoding="utf-8"))
+    templates = []
+    for path, item in spec["paths"].items():
+        pattern = re.compile("^" + re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(path)) + "$")
+        templates += [
+            (method.upper(), pattern, f"{method.upper()} {path}") for method in item if method != "parameters"
+        ]
+    reach: dict[str, dict[int, int]] = {label: {} for _, _, label in templates}
+    for entry in json.loads(har_path.read_text(encoding="utf-8"))["log"]["entries"]:
+        method = entry["request"]["method"]
+        path = re.sub(r"^https?://[^/]+", "", entry["request"]["url"]).split("?", 1)[0]
+        status = int(entry["response"]["status"])
+        for candidate, pattern, label in templates:
+            if candidate == method and pattern.match(path):
+                reach[label][status] = reach[label].get(status, 0) + 1
+                break
+    return reach
+
+
+def report_reach(reach: dict[str, dict[int, int]]) -> list[str]:
+    """Print the per-operation statuses; return the operations never answered with a 2xx."""
+    print("\nfuzz: responses per operation (a 2xx for each proves it was really exercised):")
+    unreached = []
+    for label in sorted(reach):
+        statuses = reach[label]
+        ok = sum(count for status, count in statuses.items() if 200 <= status < 300)
+        listed = ", ".join(f"{status}×{count}" for status, count in sorted(statuses.items()))
+        print(f"  {'ok ' if ok else 'NO '} {label:<40} {listed}")
+        if not ok:
+            unreached.append(label)
+    return unreached
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -88,6 +127,14 @@ def main(argv: list[str] | None = None) -> int:
     server_log = log_path.read_text(encoding="utf-8", errors="replace")
     if "Traceback" in server_log:
         print(f"fuzz: the server logged a traceback (see {log_path})", file=sys.stderr)
+        return code or 1
+    hars = sorted(args.reports.glob("har-*.json"), key=lambda path: path.stat().st_mtime)
+    if not hars:
+        print("fuzz: Schemathesis wrote no HAR report; cannot tell which operations were reached", file=sys.stderr)
+        return code or 1
+    unreached = report_reach(operation_reach(ROOT / "spec" / "openapi.yaml", hars[-1]))
+    if unreached:
+        print(f"fuzz: never answered with a 2xx: {', '.join(unreached)}", file=sys.stderr)
         return code or 1
     print(f"fuzz: Schemathesis exited with {code}; reports in {args.reports}")
     return code

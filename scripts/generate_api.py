@@ -134,8 +134,8 @@ class SpecReader:
         fmt = schema.get("format")
         scalar = {
             ("string", "uuid"): "UUID",
-            ("string", "date-time"): "datetime",
-            ("string", "date"): "date",
+            ("string", "date-time"): "RFC3339DateTime",
+            ("string", "date"): "RFC3339Date",
         }.get((str(kind), str(fmt)))
         if scalar is None:
             if kind == "array":
@@ -316,14 +316,15 @@ def render_tag(tag: str, operations: list[Operation], package: str = "generated"
         "from __future__ import annotations",
         "",
         # Every name an operation could need; ruff's F401 fix then drops the unused ones.
-        "from datetime import date, datetime",
         "from typing import Annotated, Literal, Protocol",
         "from uuid import UUID",
         "",
         "from fastapi import APIRouter, Body, Cookie, Depends, Header, Path, Query, Response",
         "",
         f"from {package} import models",
-        f"from {package}.api._support import Reply, empty_response, require_content_type, unwrap",
+        f"from {package}.api._support import (",
+        "    RFC3339Date, RFC3339DateTime, Reply, empty_response, require_content_type, unwrap,",
+        ")",
         "",
         "",
         f"class {protocol}(Protocol):",
@@ -372,7 +373,8 @@ def render_tag(tag: str, operations: list[Operation], package: str = "generated"
             route_return = "Response"
         else:
             decorator_args += [f"response_model={op.return_annotation}", "response_model_exclude_unset=True"]
-            route_return = op.return_annotation
+            # A Response when the handler answered 304 (or 204): FastAPI sends it as it is.
+            route_return = f"{op.return_annotation} | Response"
         call_args = [f"{p.python_name}={p.python_name}" for p in op.parameters]
         if op.body_annotation:
             call_args.append("body=body")

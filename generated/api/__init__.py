@@ -3,5 +3,6 @@
 """One module per spec tag; see each module's Protocol and router builder."""
 
 from generated.api.health import HealthApi, build_health_router
+from generated.api.users import UsersApi, build_users_router
 
-__all__ = ["HealthApi", "build_health_router"]
+__all__ = ["HealthApi", "UsersApi", "build_health_router", "build_users_router"]

@@ -3,13 +3,18 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from datetime import date, datetime
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import HTTPException, Request, Response
+from pydantic import BeforeValidator
 
 T = TypeVar("T")
+# Statuses that never carry a body (RFC 9110): a Reply with one of them is sent as headers only.
+BODILESS_STATUSES = frozenset({204, 304})
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,9 +29,33 @@ class Reply(Generic[T]):
     status_code: int | None = None
 
 
-def unwrap(result: T | Reply[T], response: Response) -> T:
+_RFC3339_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
+_RFC3339_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _rfc3339_date_time(value: Any) -> Any:
+    # Pydantic's lax mode would also take "0.5" or "1700000000" as a date-time (a Unix time); the spec says RFC 3339.
+    if isinstance(value, str) and not _RFC3339_DATE_TIME.fullmatch(value):
+        raise ValueError("Input should be an RFC 3339 date-time with a time zone, e.g. 2026-11-28T10:00:00Z")
+    return value
+
+
+def _rfc3339_date(value: Any) -> Any:
+    if isinstance(value, str) and not _RFC3339_DATE.fullmatch(value):
+        raise ValueError("Input should be an RFC 3339 full-date, e.g. 2026-11-28")
+    return value
+
+
+# The types of `format: date-time` and `format: date` parameters.
+RFC3339DateTime = Annotated[datetime, BeforeValidator(_rfc3339_date_time)]
+RFC3339Date = Annotated[date, BeforeValidator(_rfc3339_date)]
+
+
+def unwrap(result: T | Reply[T], response: Response) -> T | Response:
     """Move a Reply's headers and status onto FastAPI's response and hand back the body to serialise."""
     if isinstance(result, Reply):
+        if result.status_code in BODILESS_STATUSES:
+            return Response(status_code=result.status_code, headers=dict(result.headers))
         response.headers.update(result.headers)
         if result.status_code is not None:
             response.status_code = result.status_code

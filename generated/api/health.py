@@ -9,7 +9,11 @@ from typing import Protocol
 from fastapi import APIRouter, Response
 
 from generated import models
-from generated.api._support import Reply, empty_response, unwrap
+from generated.api._support import (
+    Reply,
+    empty_response,
+    unwrap,
+)
 
 
 class HealthApi(Protocol):
@@ -62,7 +66,7 @@ def build_health_router(impl: HealthApi) -> APIRouter:
         response_model_exclude_unset=True,
         methods=["GET"],
     )
-    async def get_health_route(response: Response) -> models.Health:
+    async def get_health_route(response: Response) -> models.Health | Response:
         """Service health summary. (GET /health)"""
         return unwrap(await get_health(), response)
 
@@ -105,7 +109,7 @@ def build_health_router(impl: HealthApi) -> APIRouter:
         response_model_exclude_unset=True,
         methods=["GET"],
     )
-    async def get_liveness_route(response: Response) -> models.Liveness:
+    async def get_liveness_route(response: Response) -> models.Liveness | Response:
         """Liveness probe. (GET /livez)"""
         return unwrap(await get_liveness(), response)
 
@@ -152,7 +156,7 @@ def build_health_router(impl: HealthApi) -> APIRouter:
         response_model_exclude_unset=True,
         methods=["GET"],
     )
-    async def get_readiness_route(response: Response) -> models.Readiness:
+    async def get_readiness_route(response: Response) -> models.Readiness | Response:
         """Readiness probe. (GET /readyz)"""
         return unwrap(await get_readiness(), response)
 

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any, ClassVar
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -31,6 +32,11 @@ class ProblemResponse(Response):
         return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
+def instance_of(path: str) -> str:
+    """The request path as a URI reference: percent-encoded, as RFC 9457's ``instance`` member requires."""
+    return quote(path, safe="/:@!$&'()*+,;=-._~%")
+
+
 def problem(
     status: int,
     *,
@@ -45,7 +51,7 @@ def problem(
         "title": title or TITLES.get(status) or HTTPStatus(status).phrase,
         "status": status,
         "detail": detail,
-        "instance": instance,
+        "instance": instance_of(instance),
     }
     if extensions:
         body.update(extensions)

@@ -1,0 +1,1 @@
+"""The users resource: the implementation of the spec's `users` tag."""

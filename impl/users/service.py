@@ -1,0 +1,240 @@
+"""The `users` tag's handlers (generated.api.users.UsersApi): CRUD with conditional requests and idempotency."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import UTC, datetime
+from typing import Any, Literal
+from urllib.parse import urlencode
+
+from sqlalchemy.orm.exc import StaleDataError
+
+from generated import models
+from generated.api._support import Reply
+from impl.platform.conditional import http_date, if_match_fails, none_match, not_modified_since
+from impl.platform.db.base import utc_now
+from impl.platform.db.engine import Sessions
+from impl.platform.idempotency import IdempotencyStore, fingerprint
+from impl.users.errors import InvalidRequestError, PreconditionFailedError, UserNotFoundError
+from impl.users.models import UserRecord
+from impl.users.pagination import decode_cursor, encode_cursor
+from impl.users.repository import UserFilters, UserRepository
+
+COLLECTION = "/api/v1/users"
+CREATE_SCOPE = f"POST {COLLECTION}"
+ALLOW = "DELETE, GET, HEAD, OPTIONS, PATCH, PUT"
+# Optimistic-concurrency retries for a change without If-Match (with If-Match a lost race is a 412).
+WRITE_ATTEMPTS = 5
+
+Sort = Literal["created_at", "-created_at", "email", "-email", "name", "-name"]
+
+
+def etag(record: UserRecord) -> str:
+    digest = hashlib.sha256(f"{record.id}:{record.version}".encode()).hexdigest()[:16]
+    return f'"{digest}"'
+
+
+def representation_headers(record: UserRecord) -> dict[str, str]:
+    return {"ETag": etag(record), "Last-Modified": http_date(record.updated_at)}
+
+
+def view(record: UserRecord) -> models.User:
+    return models.User(
+        id=record.id,
+        email=record.email,
+        name=record.name,
+        role=models.Role(record.role),
+        active=record.active,
+        created_at=record.created_at,
+        updated_at=record.updated_at,
+    )
+
+
+def _as_utc(instant: datetime | None) -> datetime | None:
+    if instant is None:
+        return None
+    return instant.replace(tzinfo=UTC) if instant.tzinfo is None else instant.astimezone(UTC)
+
+
+class UsersService:
+    def __init__(self, *, sessions: Sessions, idempotency: IdempotencyStore) -> None:
+        self._sessions = sessions
+        self._idempotency = idempotency
+
+    # --- reads ---------------------------------------------------------------------------------------------
+    async def list_users(
+        self,
+        *,
+        limit: int,
+        cursor: str | None,
+        sort: Sort,
+        role: models.Role | None,
+        active: Literal["true", "false"] | None,
+        created_after: datetime | None,
+        created_before: datetime | None,
+        q: str | None,
+    ) -> Reply[models.UserPage]:
+        field, descending = sort.lstrip("-"), sort.startswith("-")
+        filters = UserFilters(
+            role=role.value if role is not None else None,
+            active=None if active is None else active == "true",
+            created_after=_as_utc(created_after),
+            created_before=_as_utc(created_before),
+            q=q,
+        )
+        after = decode_cursor(cursor, sort) if cursor is not None else None
+        async with self._sessions.read() as session:
+            records = await UserRepository(session).page(
+                filters=filters, sort=field, descending=descending, after=after, limit=limit + 1
+            )
+        page, more = records[:limit], len(records) > limit
+        next_url = None
+        if more:
+            query = {
+                "limit": limit,
+                "sort": sort,
+                "role": filters.role,
+                "active": active,
+                "created_after": created_after.isoformat() if created_after else None,
+                "created_before": created_before.isoformat() if created_before else None,
+                "q": q,
+                "cursor": encode_cursor(sort, page[-1]),
+            }
+            next_url = f"{COLLECTION}?{urlencode({k: v for k, v in query.items() if v is not None})}"
+        headers = {"Link": f'<{next_url}>; rel="next"'} if next_url else {}
+        return Reply(models.UserPage(items=[view(r) for r in page], next=next_url), headers=headers)
+
+    async def get_user(
+        self, *, user_id: uuid.UUID, if_none_match: str | None, if_modified_since: str | None
+    ) -> Reply[models.User]:
+        record = await self._load(user_id)
+        headers = representation_headers(record)
+        if self._not_modified(record, if_none_match, if_modified_since):
+            return Reply(view(record), headers=headers, status_code=304)
+        return Reply(view(record), headers=headers)
+
+    async def head_user(
+        self, *, user_id: uuid.UUID, if_none_match: str | None, if_modified_since: str | None
+    ) -> Reply[None]:
+        record = await self._load(user_id)
+        status = 304 if self._not_modified(record, if_none_match, if_modified_since) else None
+        return Reply(None, headers=representation_headers(record), status_code=status)
+
+    async def options_user(self, *, user_id: uuid.UUID) -> Reply[None]:
+        return Reply(None, headers={"Allow": ALLOW})
+
+    # --- writes --------------------------------------------------------------------------------------------
+    async def create_user(self, *, idempotency_key: str | None, body: models.UserCreate) -> Reply[models.User]:
+        if idempotency_key is not None:
+            stored = await self._idempotency.claim(
+                scope=CREATE_SCOPE, key=idempotency_key, request_fingerprint=fingerprint(body.model_dump(mode="json"))
+            )
+            if stored is not None:
+                replayed = models.User.model_validate_json(stored.body)
+                return Reply(replayed, headers=stored.headers, status_code=stored.status_code)
+        try:
+            now = utc_now()
+            record = UserRecord(
+                id=uuid.uuid4(),
+                email=body.email.lower(),
+                name=body.name,
+                role=models.Role.user.value,
+                active=body.active,
+                created_at=now,
+                updated_at=now,
+            )
+            async with self._sessions.write.begin() as session:
+                await UserRepository(session).insert(record)
+                user = view(record)
+                headers = {"Location": f"{COLLECTION}/{record.id}", **representation_headers(record)}
+                if idempotency_key is not None:
+                    await self._idempotency.complete(
+                        session,
+                        scope=CREATE_SCOPE,
+                        key=idempotency_key,
+                        status_code=201,
+                        headers=headers,
+                        body=user.model_dump_json().encode(),
+                    )
+        except BaseException:
+            if idempotency_key is not None:
+                await self._idempotency.release(scope=CREATE_SCOPE, key=idempotency_key)
+            raise
+        return Reply(user, headers=headers)
+
+    async def replace_user(
+        self, *, user_id: uuid.UUID, if_match: str | None, body: models.UserReplace
+    ) -> Reply[models.User]:
+        return await self._change(user_id, if_match, {"email": body.email, "name": body.name, "active": body.active})
+
+    async def update_user(
+        self, *, user_id: uuid.UUID, if_match: str | None, body: models.UserPatch
+    ) -> Reply[models.User]:
+        members = {name: getattr(body, name) for name in body.model_fields_set}
+        if not members:
+            raise InvalidRequestError(
+                "A merge patch needs at least one member.",
+                errors=[{"detail": "Send at least one of email, name, active.", "pointer": "#"}],
+            )
+        nulls = sorted(name for name, value in members.items() if value is None)
+        if nulls:
+            raise InvalidRequestError(
+                "No field of a user can be removed; null is not a valid value.",
+                errors=[{"detail": "Input should not be null", "pointer": f"#/{name}"} for name in nulls],
+            )
+        return await self._change(user_id, if_match, members)
+
+    async def delete_user(self, *, user_id: uuid.UUID, if_match: str | None) -> None:
+        for _ in range(WRITE_ATTEMPTS):
+            try:
+                async with self._sessions.write.begin() as session:
+                    record = await self._load_in(session, user_id)
+                    if if_match_fails(if_match, etag(record)):
+                        raise PreconditionFailedError
+                    await session.delete(record)
+                return
+            except StaleDataError:
+                if if_match is not None:
+                    raise PreconditionFailedError from None
+        raise PreconditionFailedError
+
+    # --- helpers -------------------------------------------------------------------------------------------
+    async def _change(self, user_id: uuid.UUID, if_match: str | None, values: dict[str, Any]) -> Reply[models.User]:
+        """Apply ``values`` as one optimistic-concurrency update: no concurrent change is ever overwritten."""
+        if "email" in values:
+            values["email"] = values["email"].lower()
+        for _ in range(WRITE_ATTEMPTS):
+            try:
+                async with self._sessions.write.begin() as session:
+                    record = await self._load_in(session, user_id)
+                    if if_match_fails(if_match, etag(record)):
+                        raise PreconditionFailedError
+                    changed = {k: v for k, v in values.items() if getattr(record, k) != v}
+                    if changed:
+                        for name, value in changed.items():
+                            setattr(record, name, value)
+                        record.updated_at = max(utc_now(), record.updated_at)
+                        await UserRepository(session).flush()
+                    return Reply(view(record), headers=representation_headers(record))
+            except StaleDataError:
+                if if_match is not None:
+                    raise PreconditionFailedError from None
+        raise PreconditionFailedError
+
+    async def _load(self, user_id: uuid.UUID) -> UserRecord:
+        async with self._sessions.read() as session:
+            return await self._load_in(session, user_id)
+
+    @staticmethod
+    async def _load_in(session: Any, user_id: uuid.UUID) -> UserRecord:
+        record = await UserRepository(session).get(user_id)
+        if record is None:
+            raise UserNotFoundError(user_id)
+        return record
+
+    @staticmethod
+    def _not_modified(record: UserRecord, if_none_match: str | None, if_modified_since: str | None) -> bool:
+        if if_none_match is not None:  # If-None-Match wins; If-Modified-Since is then ignored (RFC 9110 §13.1.3)
+            return none_match(if_none_match, etag(record))
+        return not_modified_since(if_modified_since, record.updated_at)
