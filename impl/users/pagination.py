@@ -14,7 +14,7 @@ from impl.users.models import UserRecord
 
 
 def encode_cursor(sort: str, record: UserRecord) -> str:
-    value = getattr(record, sort)
+    value = getattr(record, sort.lstrip("-"))
     raw = json.dumps({"s": sort, "v": value.isoformat() if isinstance(value, datetime) else value, "i": str(record.id)})
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
@@ -26,7 +26,7 @@ def decode_cursor(cursor: str, sort: str) -> tuple[Any, uuid.UUID]:
         if not isinstance(data, dict) or data.get("s") != sort:
             raise ValueError("the cursor belongs to another sort order")
         value = data["v"]
-        if sort == "created_at":
+        if sort.lstrip("-") == "created_at":
             value = datetime.fromisoformat(value)
             if value.tzinfo is None:
                 raise ValueError("naive instant")

@@ -1,0 +1,121 @@
+"""Idempotency keys and concurrent writers, on SQLite and PostgreSQL, with truly concurrent requests."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from impl.platform.db.engine import create_engine, create_sessions
+from impl.platform.idempotency import IdempotencyStore, fingerprint
+from impl.platform.settings import Settings
+from tests.impl.users.conftest import concurrent_client
+
+USERS = "/api/v1/users"
+MERGE = {"Content-Type": "application/merge-patch+json"}
+
+
+def test_same_key_and_body_replays_the_first_answer(api: TestClient) -> None:
+    body = {"email": "idem@example.com", "name": "Idem"}
+    first = api.post(USERS, json=body, headers={"Idempotency-Key": "key-000001"})
+    again = api.post(USERS, json=body, headers={"Idempotency-Key": "key-000001"})
+
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json()
+    assert again.headers["location"] == first.headers["location"]
+    assert again.headers["etag"] == first.headers["etag"]
+    assert len(api.get(USERS).json()["items"]) == 1
+
+
+def test_same_key_with_another_body_is_422_and_creates_nothing(api: TestClient) -> None:
+    api.post(USERS, json={"email": "one@example.com", "name": "One"}, headers={"Idempotency-Key": "key-000002"})
+    other = api.post(USERS, json={"email": "two@example.com", "name": "Two"}, headers={"Idempotency-Key": "key-000002"})
+    assert other.status_code == 422
+    assert "different request body" in other.json()["detail"]
+    assert [u["email"] for u in api.get(USERS).json()["items"]] == ["one@example.com"]
+
+
+def test_a_failed_first_request_does_not_pin_its_key(api: TestClient) -> None:
+    api.post(USERS, json={"email": "taken@example.com", "name": "T"})
+    body = {"email": "taken@example.com", "name": "Retry"}
+    assert api.post(USERS, json=body, headers={"Idempotency-Key": "key-000003"}).status_code == 409
+    # The 409 was not stored: once the email is free, the same key and body create the user.
+    taken = api.get(USERS).json()["items"][0]
+    assert api.delete(f"{USERS}/{taken['id']}").status_code == 204
+    assert api.post(USERS, json=body, headers={"Idempotency-Key": "key-000003"}).status_code == 201
+
+
+def test_a_key_still_in_flight_is_409(api: TestClient, users_settings: Settings) -> None:
+    body = {"email": "flight@example.com", "name": "F", "active": True}
+
+    async def claim() -> None:
+        engine = create_engine(users_settings)
+        try:
+            store = IdempotencyStore(sessions=create_sessions(engine))
+            claimed = await store.claim(scope=f"POST {USERS}", key="key-000004", request_fingerprint=fingerprint(body))
+            assert claimed is None
+        finally:
+            await engine.dispose()
+
+    asyncio.run(claim())  # a first request that is still running
+    response = api.post(USERS, json=body, headers={"Idempotency-Key": "key-000004"})
+    assert response.status_code == 409
+    assert response.headers["retry-after"] == "1"
+
+
+def test_twenty_concurrent_identical_requests_create_exactly_one_user(users_app: FastAPI) -> None:
+    body = {"email": "burst@example.com", "name": "Burst"}
+
+    async def burst() -> tuple[list[Any], list[Any]]:
+        async with concurrent_client(users_app) as client:
+            responses = await asyncio.gather(
+                *(client.post(USERS, json=body, headers={"Idempotency-Key": "key-burst-01"}) for _ in range(20))
+            )
+            listed = (await client.get(USERS)).json()["items"]
+        return list(responses), listed
+
+    responses, listed = asyncio.run(burst())
+    statuses = sorted(r.status_code for r in responses)
+    assert set(statuses) <= {201, 409}, statuses  # replayed, or told the first is still in flight
+    assert 201 in statuses
+    assert len({r.json()["id"] for r in responses if r.status_code == 201}) == 1
+    assert [u["email"] for u in listed] == ["burst@example.com"]
+
+
+def test_two_writers_with_the_same_etag_exactly_one_wins(users_app: FastAPI) -> None:
+    async def race() -> tuple[list[int], dict[str, Any]]:
+        async with concurrent_client(users_app) as client:
+            created = (await client.post(USERS, json={"email": "race@example.com", "name": "Start"})).json()
+            url = f"{USERS}/{created['id']}"
+            etag = (await client.get(url)).headers["etag"]
+            results = await asyncio.gather(
+                *(
+                    client.patch(url, json={"name": f"Writer {i}"}, headers={**MERGE, "If-Match": etag})
+                    for i in range(2)
+                )
+            )
+            return [r.status_code for r in results], (await client.get(url)).json()
+
+    statuses, final = asyncio.run(race())
+    assert sorted(statuses) == [200, 412]
+    assert final["name"] in {"Writer 0", "Writer 1"}
+
+
+def test_concurrent_changes_without_if_match_lose_no_update(users_app: FastAPI) -> None:
+    async def race() -> dict[str, Any]:
+        async with concurrent_client(users_app) as client:
+            created = (await client.post(USERS, json={"email": "merge@example.com", "name": "Start"})).json()
+            url = f"{USERS}/{created['id']}"
+            results = await asyncio.gather(
+                client.patch(url, json={"name": "Renamed"}, headers=MERGE),
+                client.patch(url, json={"active": False}, headers=MERGE),
+                client.patch(url, json={"email": "merged@example.com"}, headers=MERGE),
+            )
+            assert [r.status_code for r in results] == [200, 200, 200]
+            body: dict[str, Any] = (await client.get(url)).json()
+            return body
+
+    final = asyncio.run(race())
+    assert (final["name"], final["active"], final["email"]) == ("Renamed", False, "merged@example.com")
