@@ -47,6 +47,11 @@ check-generated: $(SYNCED) ## Fail with a diff when generated/ or the README set
 	$(BIN)/python -m scripts.generate --check
 	$(BIN)/python -m scripts.settings_doc --check
 
+.PHONY: migration
+migration: $(SYNCED) ## Write a new Alembic migration from the models (MSG="what changed"), on a scratch SQLite file
+	@test -n "$(MSG)" || { echo 'usage: make migration MSG="what changed"'; exit 2; }
+	$(BIN)/python -m scripts.new_migration "$(MSG)"
+
 .PHONY: lint-spec
 lint-spec: $(SYNCED) $(NODE_SYNCED) ## Lint the spec: Redocly (recommended-strict and more) and openapi-spec-validator
 	npx --no-install redocly lint spec/openapi.yaml --format=stylish
