@@ -12,6 +12,7 @@ from starlette.types import ASGIApp
 
 from generated.api import build_health_router, build_users_router
 from impl.health.service import HealthService
+from impl.platform.cache import create_cache
 from impl.platform.data_dir import data_dir_check, ensure_data_dir
 from impl.platform.db.engine import create_engine, create_sessions
 from impl.platform.db.errors import install_database_error_handlers
@@ -48,6 +49,8 @@ def create_app(settings: Settings) -> FastAPI:
     # Engines connect lazily: building one here does no I/O; the lifespan migrates and disposes of it.
     engine = create_engine(settings)
     sessions = create_sessions(engine)
+    redis_url = settings.redis_url.get_secret_value() if settings.redis_url is not None else None
+    cache = create_cache(redis_url=redis_url)
     readiness = ReadinessProbe(timeout_seconds=settings.readiness_timeout_seconds)
     readiness.register("data_dir", data_dir_check(settings.data_dir))
 
@@ -64,6 +67,7 @@ def create_app(settings: Settings) -> FastAPI:
         try:
             yield
         finally:
+            await cache.close()
             await engine.dispose()
 
     app = CharterApp(
@@ -81,7 +85,8 @@ def create_app(settings: Settings) -> FastAPI:
 
     app.include_router(build_health_router(HealthService(version=document.version, readiness=readiness)))
     idempotency = IdempotencyStore(sessions=sessions)
-    app.include_router(build_users_router(UsersService(sessions=sessions, idempotency=idempotency)))
+    users = UsersService(sessions=sessions, idempotency=idempotency, cache=cache, cache_ttl=settings.cache_ttl_seconds)
+    app.include_router(build_users_router(users))
 
     verify_routes(app, document)
     if settings.docs_enabled:

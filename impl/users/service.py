@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 from urllib.parse import urlencode
@@ -12,6 +13,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from generated import models
 from generated.api._support import Reply
+from impl.platform.cache import Cache, PydanticCodec, cached
 from impl.platform.conditional import http_date, if_match_fails, none_match, not_modified_since
 from impl.platform.db.base import utc_now
 from impl.platform.db.engine import Sessions
@@ -30,16 +32,43 @@ WRITE_ATTEMPTS = 5
 Sort = Literal["created_at", "-created_at", "email", "-email", "name", "-name"]
 
 
-def etag(record: UserRecord) -> str:
+@dataclass(frozen=True, slots=True)
+class UserSnapshot:
+    """A user as read at one version: what a response needs, and what the read cache holds."""
+
+    id: uuid.UUID
+    email: str
+    name: str
+    role: str
+    active: bool
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+    @classmethod
+    def of(cls, record: UserRecord) -> UserSnapshot:
+        return cls(
+            id=record.id,
+            email=record.email,
+            name=record.name,
+            role=record.role,
+            active=record.active,
+            created_at=record.created_at,
+            updated_at=record.updated_at,
+            version=record.version,
+        )
+
+
+def etag(record: UserRecord | UserSnapshot) -> str:
     digest = hashlib.sha256(f"{record.id}:{record.version}".encode()).hexdigest()[:16]
     return f'"{digest}"'
 
 
-def representation_headers(record: UserRecord) -> dict[str, str]:
+def representation_headers(record: UserRecord | UserSnapshot) -> dict[str, str]:
     return {"ETag": etag(record), "Last-Modified": http_date(record.updated_at)}
 
 
-def view(record: UserRecord) -> models.User:
+def view(record: UserRecord | UserSnapshot) -> models.User:
     return models.User(
         id=record.id,
         email=record.email,
@@ -58,9 +87,14 @@ def _as_utc(instant: datetime | None) -> datetime | None:
 
 
 class UsersService:
-    def __init__(self, *, sessions: Sessions, idempotency: IdempotencyStore) -> None:
+    def __init__(self, *, sessions: Sessions, idempotency: IdempotencyStore, cache: Cache, cache_ttl: float) -> None:
         self._sessions = sessions
         self._idempotency = idempotency
+        # Reads of one user (GET, HEAD, conditional revalidation) are the hot path: served from the cache,
+        # invalidated after every committed change, so a write is never followed by a stale read.
+        self._cached_user = cached(
+            cache, ttl=cache_ttl, key=lambda user_id: f"user:{user_id}", codec=PydanticCodec(UserSnapshot)
+        )(self._read_user)
 
     # --- reads ---------------------------------------------------------------------------------------------
     async def list_users(
@@ -193,6 +227,7 @@ class UsersService:
                     if if_match_fails(if_match, etag(record)):
                         raise PreconditionFailedError
                     await session.delete(record)
+                await self._cached_user.invalidate(user_id)
                 return
             except StaleDataError:
                 if if_match is not None:
@@ -201,6 +236,13 @@ class UsersService:
 
     # --- helpers -------------------------------------------------------------------------------------------
     async def _change(self, user_id: uuid.UUID, if_match: str | None, values: dict[str, Any]) -> Reply[models.User]:
+        reply = await self._apply_change(user_id, if_match, values)
+        await self._cached_user.invalidate(user_id)
+        return reply
+
+    async def _apply_change(
+        self, user_id: uuid.UUID, if_match: str | None, values: dict[str, Any]
+    ) -> Reply[models.User]:
         """Apply ``values`` as one optimistic-concurrency update: no concurrent change is ever overwritten."""
         if "email" in values:
             values["email"] = values["email"].lower()
@@ -222,9 +264,12 @@ class UsersService:
                     raise PreconditionFailedError from None
         raise PreconditionFailedError
 
-    async def _load(self, user_id: uuid.UUID) -> UserRecord:
+    async def _load(self, user_id: uuid.UUID) -> UserSnapshot:
+        return await self._cached_user(user_id)
+
+    async def _read_user(self, user_id: uuid.UUID) -> UserSnapshot:
         async with self._sessions.read() as session:
-            return await self._load_in(session, user_id)
+            return UserSnapshot.of(await self._load_in(session, user_id))
 
     @staticmethod
     async def _load_in(session: Any, user_id: uuid.UUID) -> UserRecord:
@@ -234,7 +279,7 @@ class UsersService:
         return record
 
     @staticmethod
-    def _not_modified(record: UserRecord, if_none_match: str | None, if_modified_since: str | None) -> bool:
+    def _not_modified(record: UserSnapshot, if_none_match: str | None, if_modified_since: str | None) -> bool:
         if if_none_match is not None:  # If-None-Match wins; If-Modified-Since is then ignored (RFC 9110 §13.1.3)
             return none_match(if_none_match, etag(record))
         return not_modified_since(if_modified_since, record.updated_at)
