@@ -62,7 +62,7 @@ lint-spec: $(SYNCED) $(NODE_SYNCED) ## Lint the spec: Redocly (recommended-stric
 lint: $(SYNCED) ## ruff (lint and format check), Bandit, mypy --strict and import-linter
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/bandit -q -c pyproject.toml -r impl scripts
+	$(BIN)/bandit -q -c pyproject.toml -r impl scripts load
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
@@ -78,6 +78,10 @@ test: $(SYNCED) ## Run the test suite (includes in-process contract fuzzing and 
 .PHONY: fuzz
 fuzz: $(SYNCED) ## Fuzz the real service (uvicorn on a free loopback port) with Schemathesis; reports in reports/fuzz/
 	$(BIN)/python -m scripts.fuzz
+
+.PHONY: bench-serialisation
+bench-serialisation: $(SYNCED) ## Measure FastAPI's JSON paths side by side (needs wrk and taskset; ~1 min, loopback)
+	$(BIN)/python -m load.bench_serialisation
 
 .PHONY: ci
 ci: ## Everything CI runs (.ci/run): test, drift, spec lint, lint, types, architecture, fuzz
