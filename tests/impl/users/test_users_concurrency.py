@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from impl.platform.db.engine import create_engine, create_sessions
-from impl.platform.idempotency import IdempotencyStore, fingerprint
+from impl.platform.idempotency import IdempotencyRecord, IdempotencyStore, fingerprint
 from impl.platform.settings import Settings
 from tests.impl.users.conftest import concurrent_client
 
@@ -119,3 +121,35 @@ def test_concurrent_changes_without_if_match_lose_no_update(users_app: FastAPI) 
 
     final = asyncio.run(race())
     assert (final["name"], final["active"], final["email"]) == ("Renamed", False, "merged@example.com")
+
+
+def test_keys_are_kept_24_hours_then_forgotten(api: TestClient, users_settings: Settings) -> None:
+    body = {"email": "kept@example.com", "name": "Kept"}
+    assert api.post(USERS, json=body, headers={"Idempotency-Key": "key-000005"}).status_code == 201
+
+    async def rows() -> list[tuple[Any, Any]]:
+        engine = create_engine(users_settings)
+        try:
+            async with create_sessions(engine).read() as session:
+                result = await session.execute(select(IdempotencyRecord.claimed_at, IdempotencyRecord.expires_at))
+                return [(row[0], row[1]) for row in result]
+        finally:
+            await engine.dispose()
+
+    async def age_all(by: timedelta) -> None:
+        engine = create_engine(users_settings)
+        try:
+            async with create_sessions(engine).write.begin() as session:
+                for record in (await session.scalars(select(IdempotencyRecord))).all():
+                    record.expires_at = record.expires_at - by
+        finally:
+            await engine.dispose()
+
+    ((claimed_at, expires_at),) = asyncio.run(rows())
+    assert expires_at - claimed_at >= timedelta(hours=24)
+    # Still within the 24 h: another body with this key is refused.
+    other = {"email": "other@example.com", "name": "Other"}
+    assert api.post(USERS, json=other, headers={"Idempotency-Key": "key-000005"}).status_code == 422
+    asyncio.run(age_all(timedelta(hours=24, seconds=1)))
+    # Expired: the key is free again.
+    assert api.post(USERS, json=other, headers={"Idempotency-Key": "key-000005"}).status_code == 201
