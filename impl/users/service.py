@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from urllib.parse import urlencode
 
 from sqlalchemy.orm.exc import StaleDataError
@@ -29,6 +30,7 @@ ALLOW = "DELETE, GET, HEAD, OPTIONS, PATCH, PUT"
 # Optimistic-concurrency retries for a change without If-Match (with If-Match a lost race is a 412).
 WRITE_ATTEMPTS = 5
 
+T = TypeVar("T")
 Sort = Literal["created_at", "-created_at", "email", "-email", "name", "-name"]
 
 
@@ -84,6 +86,18 @@ def _as_utc(instant: datetime | None) -> datetime | None:
     if instant is None:
         return None
     return instant.replace(tzinfo=UTC) if instant.tzinfo is None else instant.astimezone(UTC)
+
+
+async def _optimistically(if_match: str | None, attempt: Callable[[], Awaitable[T]]) -> T:
+    """Run a read-check-write transaction; when a concurrent change wins the version race (StaleDataError), retry
+    on fresh data, unless the client pinned a version with If-Match: then its ETag is stale, and that is a 412."""
+    for _ in range(WRITE_ATTEMPTS):
+        try:
+            return await attempt()
+        except StaleDataError:
+            if if_match is not None:
+                raise PreconditionFailedError from None
+    raise PreconditionFailedError
 
 
 class UsersService:
@@ -220,19 +234,15 @@ class UsersService:
         return await self._change(user_id, if_match, members)
 
     async def delete_user(self, *, user_id: uuid.UUID, if_match: str | None) -> None:
-        for _ in range(WRITE_ATTEMPTS):
-            try:
-                async with self._sessions.write.begin() as session:
-                    record = await self._load_in(session, user_id)
-                    if if_match_fails(if_match, etag(record)):
-                        raise PreconditionFailedError
-                    await session.delete(record)
-                await self._cached_user.invalidate(user_id)
-                return
-            except StaleDataError:
-                if if_match is not None:
-                    raise PreconditionFailedError from None
-        raise PreconditionFailedError
+        async def attempt() -> None:
+            async with self._sessions.write.begin() as session:
+                record = await self._load_in(session, user_id)
+                if if_match_fails(if_match, etag(record)):
+                    raise PreconditionFailedError
+                await session.delete(record)
+
+        await _optimistically(if_match, attempt)
+        await self._cached_user.invalidate(user_id)
 
     # --- helpers -------------------------------------------------------------------------------------------
     async def _change(self, user_id: uuid.UUID, if_match: str | None, values: dict[str, Any]) -> Reply[models.User]:
@@ -246,23 +256,21 @@ class UsersService:
         """Apply ``values`` as one optimistic-concurrency update: no concurrent change is ever overwritten."""
         if "email" in values:
             values["email"] = values["email"].lower()
-        for _ in range(WRITE_ATTEMPTS):
-            try:
-                async with self._sessions.write.begin() as session:
-                    record = await self._load_in(session, user_id)
-                    if if_match_fails(if_match, etag(record)):
-                        raise PreconditionFailedError
-                    changed = {k: v for k, v in values.items() if getattr(record, k) != v}
-                    if changed:
-                        for name, value in changed.items():
-                            setattr(record, name, value)
-                        record.updated_at = max(utc_now(), record.updated_at)
-                        await UserRepository(session).flush()
-                    return Reply(view(record), headers=representation_headers(record))
-            except StaleDataError:
-                if if_match is not None:
-                    raise PreconditionFailedError from None
-        raise PreconditionFailedError
+
+        async def attempt() -> Reply[models.User]:
+            async with self._sessions.write.begin() as session:
+                record = await self._load_in(session, user_id)
+                if if_match_fails(if_match, etag(record)):
+                    raise PreconditionFailedError
+                changed = {k: v for k, v in values.items() if getattr(record, k) != v}
+                if changed:
+                    for name, value in changed.items():
+                        setattr(record, name, value)
+                    record.updated_at = max(utc_now(), record.updated_at)
+                    await UserRepository(session).flush()
+                return Reply(view(record), headers=representation_headers(record))
+
+        return await _optimistically(if_match, attempt)
 
     async def _load(self, user_id: uuid.UUID) -> UserSnapshot:
         return await self._cached_user(user_id)
