@@ -6,7 +6,112 @@ from enum import StrEnum
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SecretStr, StrictBool, StrictInt, StrictStr
+
+
+class RegistrationAccepted(BaseModel):
+    """
+    The registration was accepted; the body never says whether the email was known.
+    """
+
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    status: Literal["accepted"]
+    detail: Annotated[
+        StrictStr, Field(examples=["If this email can be registered", "the account now exists; sign in to continue."])
+    ]
+
+
+class RefreshRequest(BaseModel):
+    """
+    A refresh token to rotate.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+        populate_by_name=True,
+    )
+    refresh_token: Annotated[StrictStr, Field(max_length=8192, min_length=1)]
+    """
+    The refresh token from the last sign-in or refresh.
+    """
+
+
+class TokenPair(BaseModel):
+    """
+    An access token for `Authorization Bearer` and a single-use refresh token (RFC 6749 §5.1).
+    """
+
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    access_token: StrictStr
+    """
+    A JWT; send it as `Authorization Bearer`.
+    """
+    refresh_token: StrictStr
+    """
+    A single-use JWT for `POST /api/v1/auth/refresh`; never send it anywhere else.
+    """
+    token_type: Literal["Bearer"]
+    expires_in: Annotated[StrictInt, Field(examples=[900], ge=1)]
+    """
+    Seconds until the access token expires.
+    """
+    refresh_expires_in: Annotated[StrictInt, Field(examples=[604800], ge=1)]
+    """
+    Seconds until the refresh token expires.
+    """
+
+
+class PasswordChange(BaseModel):
+    """
+    Your current password and the new one.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+        populate_by_name=True,
+    )
+    current_password: Annotated[SecretStr, Field(max_length=256, min_length=1)]
+    new_password: Annotated[SecretStr, Field(examples=["correct horse battery staple"], max_length=256, min_length=15)]
+    """
+    15 to 256 characters (Unicode code points); spaces and any script allowed, no composition rules; common passwords and ones built from your email or name are refused.
+    """
+
+
+class Jwk(BaseModel):
+    """
+    A public signing key (RFC 7517, RFC 7518 §6.3).
+    """
+
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    kty: Literal["RSA"]
+    kid: Annotated[StrictStr, Field(pattern="^[A-Za-z0-9_-]{1,64}$")]
+    use: Literal["sig"]
+    alg: Literal["RS256"]
+    n: StrictStr
+    """
+    The modulus, base64url.
+    """
+    e: StrictStr
+    """
+    The public exponent, base64url.
+    """
+
+
+class Jwks(BaseModel):
+    """
+    A JSON Web Key Set.
+    """
+
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    keys: list[Jwk]
 
 
 class ValidationError(BaseModel):
@@ -153,6 +258,129 @@ class UserPage(BaseModel):
     """
 
 
+class Registration(BaseModel):
+    """
+    A new account.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+        populate_by_name=True,
+    )
+    email: Annotated[
+        StrictStr,
+        Field(
+            examples=["ada@example.com"],
+            max_length=254,
+            min_length=3,
+            pattern="^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)+$",
+        ),
+    ]
+    """
+    An email address; stored lower-cased.
+    """
+    name: Annotated[
+        StrictStr,
+        Field(examples=["Ada Lovelace"], max_length=100, min_length=1, pattern="^[^\\u0000-\\u001f\\u007f]+$"),
+    ]
+    """
+    A display name, without control characters.
+    """
+    password: Annotated[SecretStr, Field(examples=["correct horse battery staple"], max_length=256, min_length=15)]
+    """
+    15 to 256 characters (Unicode code points); spaces and any script allowed, no composition rules; common passwords and ones built from your email or name are refused.
+    """
+
+
+class Credentials(BaseModel):
+    """
+    An email and password.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+        populate_by_name=True,
+    )
+    email: Annotated[
+        StrictStr,
+        Field(
+            examples=["ada@example.com"],
+            max_length=254,
+            min_length=3,
+            pattern="^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)+$",
+        ),
+    ]
+    """
+    An email address; stored lower-cased.
+    """
+    password: Annotated[SecretStr, Field(max_length=256, min_length=1)]
+    """
+    The account's password.
+    """
+
+
+class PasswordGrant(BaseModel):
+    """
+    The OAuth2 password grant form (RFC 6749 §4.3.2); `username` is the email.
+    """
+
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    grant_type: Literal["password"]
+    username: Annotated[
+        StrictStr,
+        Field(
+            examples=["ada@example.com"],
+            max_length=254,
+            min_length=3,
+            pattern="^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)+$",
+        ),
+    ]
+    """
+    An email address; stored lower-cased.
+    """
+    password: Annotated[SecretStr, Field(max_length=256, min_length=1)]
+    scope: Annotated[StrictStr | None, Field(max_length=256)] = None
+    """
+    Ignored; roles come from the account.
+    """
+
+
+class ProfilePatch(BaseModel):
+    """
+    A JSON Merge Patch of your own profile; an email change needs `current_password`.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+        populate_by_name=True,
+    )
+    email: Annotated[
+        StrictStr | None,
+        Field(
+            examples=["ada@example.com"],
+            max_length=254,
+            min_length=3,
+            pattern="^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)+$",
+        ),
+    ] = None
+    """
+    An email address; stored lower-cased.
+    """
+    name: Annotated[
+        StrictStr | None,
+        Field(examples=["Ada Lovelace"], max_length=100, min_length=1, pattern="^[^\\u0000-\\u001f\\u007f]+$"),
+    ] = None
+    """
+    A display name, without control characters.
+    """
+    current_password: Annotated[SecretStr | None, Field(max_length=256, min_length=1)] = None
+    """
+    Your current password; required to change the email.
+    """
+
+
 class Problem(BaseModel):
     """
     An RFC 9457 problem document.
@@ -215,7 +443,7 @@ class ReadinessProblem(Problem):
 
 class UserCreate(BaseModel):
     """
-    A new user. The role is `user`; only admins will be able to change it.
+    A new user, created by an admin. Without `password` the user cannot sign in until one is set.
     """
 
     model_config = ConfigDict(
@@ -240,6 +468,13 @@ class UserCreate(BaseModel):
     ]
     """
     A display name, without control characters.
+    """
+    role: Role | None = None
+    password: Annotated[
+        SecretStr | None, Field(examples=["correct horse battery staple"], max_length=256, min_length=15)
+    ] = None
+    """
+    15 to 256 characters (Unicode code points); spaces and any script allowed, no composition rules; common passwords and ones built from your email or name are refused.
     """
     active: StrictBool = True
     """
@@ -249,7 +484,7 @@ class UserCreate(BaseModel):
 
 class UserReplace(BaseModel):
     """
-    Every writable field of a user.
+    Every writable field of a user. `role` may be omitted (kept as is); only admins change it.
     """
 
     model_config = ConfigDict(
@@ -275,6 +510,7 @@ class UserReplace(BaseModel):
     """
     A display name, without control characters.
     """
+    role: Role | None = None
     active: StrictBool
     """
     Whether the user may use the service.
@@ -283,7 +519,7 @@ class UserReplace(BaseModel):
 
 class UserPatch(BaseModel):
     """
-    A JSON Merge Patch of the writable fields; at least one.
+    A JSON Merge Patch of the writable fields; at least one. Only admins change `role`.
     """
 
     model_config = ConfigDict(
@@ -309,6 +545,7 @@ class UserPatch(BaseModel):
     """
     A display name, without control characters.
     """
+    role: Role | None = None
     active: StrictBool | None = None
     """
     Whether the user may use the service.

@@ -2,7 +2,8 @@
 
 """One module per spec tag; see each module's Protocol and router builder."""
 
+from generated.api.auth import AuthApi, build_auth_router
 from generated.api.health import HealthApi, build_health_router
 from generated.api.users import UsersApi, build_users_router
 
-__all__ = ["HealthApi", "UsersApi", "build_health_router", "build_users_router"]
+__all__ = ["AuthApi", "HealthApi", "UsersApi", "build_auth_router", "build_health_router", "build_users_router"]

@@ -11,6 +11,8 @@ from fastapi import APIRouter, Body, Depends, Header, Path, Query, Response
 
 from generated import models
 from generated.api._support import (
+    Guard,
+    Principal,
     Reply,
     RFC3339DateTime,
     empty_response,
@@ -33,63 +35,76 @@ class UsersApi(Protocol):
         created_after: RFC3339DateTime | None,
         created_before: RFC3339DateTime | None,
         q: str | None,
+        principal: Principal,
     ) -> models.UserPage | Reply[models.UserPage]:
         """List users. (GET /api/v1/users)"""
         ...
 
     async def create_user(
-        self, *, idempotency_key: str | None, body: models.UserCreate
+        self, *, idempotency_key: str | None, body: models.UserCreate, principal: Principal
     ) -> models.User | Reply[models.User]:
         """Create a user. (POST /api/v1/users)"""
         ...
 
     async def get_user(
-        self, *, user_id: UUID, if_none_match: str | None, if_modified_since: str | None
+        self, *, user_id: UUID, if_none_match: str | None, if_modified_since: str | None, principal: Principal
     ) -> models.User | Reply[models.User]:
         """Get a user. (GET /api/v1/users/{user_id})"""
         ...
 
     async def head_user(
-        self, *, user_id: UUID, if_none_match: str | None, if_modified_since: str | None
+        self, *, user_id: UUID, if_none_match: str | None, if_modified_since: str | None, principal: Principal
     ) -> Reply[None] | None:
         """Get a user's headers. (HEAD /api/v1/users/{user_id})"""
         ...
 
     async def replace_user(
-        self, *, user_id: UUID, if_match: str | None, body: models.UserReplace
+        self, *, user_id: UUID, if_match: str | None, body: models.UserReplace, principal: Principal
     ) -> models.User | Reply[models.User]:
         """Replace a user. (PUT /api/v1/users/{user_id})"""
         ...
 
     async def update_user(
-        self, *, user_id: UUID, if_match: str | None, body: models.UserPatch
+        self, *, user_id: UUID, if_match: str | None, body: models.UserPatch, principal: Principal
     ) -> models.User | Reply[models.User]:
         """Change some of a user's fields. (PATCH /api/v1/users/{user_id})"""
         ...
 
-    async def delete_user(self, *, user_id: UUID, if_match: str | None) -> Reply[None] | None:
+    async def delete_user(self, *, user_id: UUID, if_match: str | None, principal: Principal) -> Reply[None] | None:
         """Delete a user. (DELETE /api/v1/users/{user_id})"""
         ...
 
-    async def options_user(self, *, user_id: UUID) -> Reply[None] | None:
+    async def options_user(self, *, user_id: UUID, principal: Principal) -> Reply[None] | None:
         """Methods allowed on a user. (OPTIONS /api/v1/users/{user_id})"""
         ...
 
 
-def build_users_router(impl: UsersApi) -> APIRouter:
+def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
     """Build the `users` router; handlers are bound now, so a missing one fails at start-up."""
     router = APIRouter(tags=["users"])
 
     list_users = impl.list_users
+    list_users_guard = guard.authorize(
+        operation_id="listUsers", roles=frozenset(["admin", "moderator"]), self_only=frozenset([]), rate_limit="general"
+    )
 
     @router.api_route(
         "/api/v1/users",
         operation_id="listUsers",
         status_code=200,
         responses={
+            401: {
+                "description": "No valid access token: none was sent, or it is malformed, expired, revoked, signed with an unknown key or algorithm, or is a refresh token.",
+                "model": models.Problem,
+            },
+            403: {"description": "Your role may not do this.", "model": models.Problem},
             413: {"description": "The request body is larger than the service accepts.", "model": models.Problem},
             422: {
                 "description": "The request is invalid; every error is listed with where it is.",
+                "model": models.Problem,
+            },
+            429: {
+                "description": "Over the operation's rate limit; retry after the given delay.",
                 "model": models.Problem,
             },
             500: {
@@ -102,11 +117,13 @@ def build_users_router(impl: UsersApi) -> APIRouter:
             },
         },
         summary="List users",
+        dependencies=[Depends(list_users_guard)],
         response_model=models.UserPage,
         response_model_exclude_unset=True,
         methods=["GET"],
     )
     async def list_users_route(
+        principal: Annotated[Principal, Depends(list_users_guard)],
         response: Response,
         limit: Annotated[int, Query(ge=1, le=100, description="How many items a page holds at most.")] = 20,
         cursor: Annotated[
@@ -153,11 +170,15 @@ def build_users_router(impl: UsersApi) -> APIRouter:
                 created_after=created_after,
                 created_before=created_before,
                 q=q,
+                principal=principal,
             ),
             response,
         )
 
     create_user = impl.create_user
+    create_user_guard = guard.authorize(
+        operation_id="createUser", roles=frozenset(["admin"]), self_only=frozenset([]), rate_limit="general"
+    )
 
     @router.api_route(
         "/api/v1/users",
@@ -165,6 +186,11 @@ def build_users_router(impl: UsersApi) -> APIRouter:
         status_code=201,
         responses={
             400: {"description": "The request body is not valid JSON.", "model": models.Problem},
+            401: {
+                "description": "No valid access token: none was sent, or it is malformed, expired, revoked, signed with an unknown key or algorithm, or is a refresh token.",
+                "model": models.Problem,
+            },
+            403: {"description": "Your role may not do this.", "model": models.Problem},
             409: {
                 "description": "The email is taken, or a request with this Idempotency-Key is still being processed.",
                 "model": models.Problem,
@@ -178,6 +204,10 @@ def build_users_router(impl: UsersApi) -> APIRouter:
                 "description": "The request is invalid; every error is listed with where it is.",
                 "model": models.Problem,
             },
+            429: {
+                "description": "Over the operation's rate limit; retry after the given delay.",
+                "model": models.Problem,
+            },
             500: {
                 "description": "An unexpected error. The body never contains internals; quote the request ID when reporting it.",
                 "model": models.Problem,
@@ -188,13 +218,14 @@ def build_users_router(impl: UsersApi) -> APIRouter:
             },
         },
         summary="Create a user",
-        dependencies=[Depends(require_content_type(("application/json",)))],
+        dependencies=[Depends(create_user_guard), Depends(require_content_type(("application/json",)))],
         response_model=models.User,
         response_model_exclude_unset=True,
         methods=["POST"],
     )
     async def create_user_route(
         body: Annotated[models.UserCreate, Body()],
+        principal: Annotated[Principal, Depends(create_user_guard)],
         response: Response,
         idempotency_key: Annotated[
             str | None,
@@ -208,9 +239,15 @@ def build_users_router(impl: UsersApi) -> APIRouter:
         ] = None,
     ) -> models.User | Response:
         """Create a user. (POST /api/v1/users)"""
-        return unwrap(await create_user(idempotency_key=idempotency_key, body=body), response)
+        return unwrap(await create_user(idempotency_key=idempotency_key, body=body, principal=principal), response)
 
     get_user = impl.get_user
+    get_user_guard = guard.authorize(
+        operation_id="getUser",
+        roles=frozenset(["admin", "moderator", "user"]),
+        self_only=frozenset(["user"]),
+        rate_limit="general",
+    )
 
     @router.api_route(
         "/api/v1/users/{user_id}",
@@ -218,10 +255,19 @@ def build_users_router(impl: UsersApi) -> APIRouter:
         status_code=200,
         responses={
             304: {"description": "The client's copy is current; no body."},
+            401: {
+                "description": "No valid access token: none was sent, or it is malformed, expired, revoked, signed with an unknown key or algorithm, or is a refresh token.",
+                "model": models.Problem,
+            },
+            403: {"description": "Your role may not do this.", "model": models.Problem},
             404: {"description": "No user has this id.", "model": models.Problem},
             413: {"description": "The request body is larger than the service accepts.", "model": models.Problem},
             422: {
                 "description": "The request is invalid; every error is listed with where it is.",
+                "model": models.Problem,
+            },
+            429: {
+                "description": "Over the operation's rate limit; retry after the given delay.",
                 "model": models.Problem,
             },
             500: {
@@ -234,12 +280,14 @@ def build_users_router(impl: UsersApi) -> APIRouter:
             },
         },
         summary="Get a user",
+        dependencies=[Depends(get_user_guard)],
         response_model=models.User,
         response_model_exclude_unset=True,
         methods=["GET"],
     )
     async def get_user_route(
         user_id: Annotated[UUID, Path(description="The user's id.")],
+        principal: Annotated[Principal, Depends(get_user_guard)],
         response: Response,
         if_none_match: Annotated[
             str | None,
@@ -260,10 +308,19 @@ def build_users_router(impl: UsersApi) -> APIRouter:
     ) -> models.User | Response:
         """Get a user. (GET /api/v1/users/{user_id})"""
         return unwrap(
-            await get_user(user_id=user_id, if_none_match=if_none_match, if_modified_since=if_modified_since), response
+            await get_user(
+                user_id=user_id, if_none_match=if_none_match, if_modified_since=if_modified_since, principal=principal
+            ),
+            response,
         )
 
     head_user = impl.head_user
+    head_user_guard = guard.authorize(
+        operation_id="headUser",
+        roles=frozenset(["admin", "moderator", "user"]),
+        self_only=frozenset(["user"]),
+        rate_limit="general",
+    )
 
     @router.api_route(
         "/api/v1/users/{user_id}",
@@ -271,10 +328,19 @@ def build_users_router(impl: UsersApi) -> APIRouter:
         status_code=200,
         responses={
             304: {"description": "The client's copy is current; no body."},
+            401: {
+                "description": "No valid access token: none was sent, or it is malformed, expired, revoked, signed with an unknown key or algorithm, or is a refresh token.",
+                "model": models.Problem,
+            },
+            403: {"description": "Your role may not do this.", "model": models.Problem},
             404: {"description": "No user has this id.", "model": models.Problem},
             413: {"description": "The request body is larger than the service accepts.", "model": models.Problem},
             422: {
                 "description": "The request is invalid; every error is listed with where it is.",
+                "model": models.Problem,
+            },
+            429: {
+                "description": "Over the operation's rate limit; retry after the given delay.",
                 "model": models.Problem,
             },
             500: {
@@ -287,11 +353,13 @@ def build_users_router(impl: UsersApi) -> APIRouter:
             },
         },
         summary="Get a user's headers",
+        dependencies=[Depends(head_user_guard)],
         response_class=Response,
         methods=["HEAD"],
     )
     async def head_user_route(
         user_id: Annotated[UUID, Path(description="The user's id.")],
+        principal: Annotated[Principal, Depends(head_user_guard)],
         if_none_match: Annotated[
             str | None,
             Header(
@@ -311,10 +379,19 @@ def build_users_router(impl: UsersApi) -> APIRouter:
     ) -> Response:
         """Get a user's headers. (HEAD /api/v1/users/{user_id})"""
         return empty_response(
-            await head_user(user_id=user_id, if_none_match=if_none_match, if_modified_since=if_modified_since), 200
+            await head_user(
+                user_id=user_id, if_none_match=if_none_match, if_modified_since=if_modified_since, principal=principal
+            ),
+            200,
         )
 
     replace_user = impl.replace_user
+    replace_user_guard = guard.authorize(
+        operation_id="replaceUser",
+        roles=frozenset(["admin", "moderator", "user"]),
+        self_only=frozenset(["moderator", "user"]),
+        rate_limit="general",
+    )
 
     @router.api_route(
         "/api/v1/users/{user_id}",
@@ -322,6 +399,11 @@ def build_users_router(impl: UsersApi) -> APIRouter:
         status_code=200,
         responses={
             400: {"description": "The request body is not valid JSON.", "model": models.Problem},
+            401: {
+                "description": "No valid access token: none was sent, or it is malformed, expired, revoked, signed with an unknown key or algorithm, or is a refresh token.",
+                "model": models.Problem,
+            },
+            403: {"description": "Your role may not do this.", "model": models.Problem},
             404: {"description": "No user has this id.", "model": models.Problem},
             409: {
                 "description": "The email is taken, or a request with this Idempotency-Key is still being processed.",
@@ -338,6 +420,10 @@ def build_users_router(impl: UsersApi) -> APIRouter:
             },
             422: {
                 "description": "The request is invalid; every error is listed with where it is.",
+                "model": models.Problem,
+            },
+            429: {
+                "description": "Over the operation's rate limit; retry after the given delay.",
                 "model": models.Problem,
             },
             500: {
@@ -350,7 +436,7 @@ def build_users_router(impl: UsersApi) -> APIRouter:
             },
         },
         summary="Replace a user",
-        dependencies=[Depends(require_content_type(("application/json",)))],
+        dependencies=[Depends(replace_user_guard), Depends(require_content_type(("application/json",)))],
         response_model=models.User,
         response_model_exclude_unset=True,
         methods=["PUT"],
@@ -358,6 +444,7 @@ def build_users_router(impl: UsersApi) -> APIRouter:
     async def replace_user_route(
         user_id: Annotated[UUID, Path(description="The user's id.")],
         body: Annotated[models.UserReplace, Body()],
+        principal: Annotated[Principal, Depends(replace_user_guard)],
         response: Response,
         if_match: Annotated[
             str | None,
@@ -369,9 +456,15 @@ def build_users_router(impl: UsersApi) -> APIRouter:
         ] = None,
     ) -> models.User | Response:
         """Replace a user. (PUT /api/v1/users/{user_id})"""
-        return unwrap(await replace_user(user_id=user_id, if_match=if_match, body=body), response)
+        return unwrap(await replace_user(user_id=user_id, if_match=if_match, body=body, principal=principal), response)
 
     update_user = impl.update_user
+    update_user_guard = guard.authorize(
+        operation_id="updateUser",
+        roles=frozenset(["admin", "moderator", "user"]),
+        self_only=frozenset(["moderator", "user"]),
+        rate_limit="general",
+    )
 
     @router.api_route(
         "/api/v1/users/{user_id}",
@@ -379,6 +472,11 @@ def build_users_router(impl: UsersApi) -> APIRouter:
         status_code=200,
         responses={
             400: {"description": "The request body is not valid JSON.", "model": models.Problem},
+            401: {
+                "description": "No valid access token: none was sent, or it is malformed, expired, revoked, signed with an unknown key or algorithm, or is a refresh token.",
+                "model": models.Problem,
+            },
+            403: {"description": "Your role may not do this.", "model": models.Problem},
             404: {"description": "No user has this id.", "model": models.Problem},
             409: {
                 "description": "The email is taken, or a request with this Idempotency-Key is still being processed.",
@@ -397,6 +495,10 @@ def build_users_router(impl: UsersApi) -> APIRouter:
                 "description": "The request is invalid; every error is listed with where it is.",
                 "model": models.Problem,
             },
+            429: {
+                "description": "Over the operation's rate limit; retry after the given delay.",
+                "model": models.Problem,
+            },
             500: {
                 "description": "An unexpected error. The body never contains internals; quote the request ID when reporting it.",
                 "model": models.Problem,
@@ -407,7 +509,7 @@ def build_users_router(impl: UsersApi) -> APIRouter:
             },
         },
         summary="Change some of a user's fields",
-        dependencies=[Depends(require_content_type(("application/merge-patch+json",)))],
+        dependencies=[Depends(update_user_guard), Depends(require_content_type(("application/merge-patch+json",)))],
         response_model=models.User,
         response_model_exclude_unset=True,
         methods=["PATCH"],
@@ -415,6 +517,7 @@ def build_users_router(impl: UsersApi) -> APIRouter:
     async def update_user_route(
         user_id: Annotated[UUID, Path(description="The user's id.")],
         body: Annotated[models.UserPatch, Body()],
+        principal: Annotated[Principal, Depends(update_user_guard)],
         response: Response,
         if_match: Annotated[
             str | None,
@@ -426,15 +529,23 @@ def build_users_router(impl: UsersApi) -> APIRouter:
         ] = None,
     ) -> models.User | Response:
         """Change some of a user's fields. (PATCH /api/v1/users/{user_id})"""
-        return unwrap(await update_user(user_id=user_id, if_match=if_match, body=body), response)
+        return unwrap(await update_user(user_id=user_id, if_match=if_match, body=body, principal=principal), response)
 
     delete_user = impl.delete_user
+    delete_user_guard = guard.authorize(
+        operation_id="deleteUser", roles=frozenset(["admin"]), self_only=frozenset([]), rate_limit="general"
+    )
 
     @router.api_route(
         "/api/v1/users/{user_id}",
         operation_id="deleteUser",
         status_code=204,
         responses={
+            401: {
+                "description": "No valid access token: none was sent, or it is malformed, expired, revoked, signed with an unknown key or algorithm, or is a refresh token.",
+                "model": models.Problem,
+            },
+            403: {"description": "Your role may not do this.", "model": models.Problem},
             404: {"description": "No user has this id.", "model": models.Problem},
             412: {
                 "description": "`If-Match` does not match the current ETag: someone changed the user since you read it.",
@@ -443,6 +554,10 @@ def build_users_router(impl: UsersApi) -> APIRouter:
             413: {"description": "The request body is larger than the service accepts.", "model": models.Problem},
             422: {
                 "description": "The request is invalid; every error is listed with where it is.",
+                "model": models.Problem,
+            },
+            429: {
+                "description": "Over the operation's rate limit; retry after the given delay.",
                 "model": models.Problem,
             },
             500: {
@@ -455,11 +570,13 @@ def build_users_router(impl: UsersApi) -> APIRouter:
             },
         },
         summary="Delete a user",
+        dependencies=[Depends(delete_user_guard)],
         response_class=Response,
         methods=["DELETE"],
     )
     async def delete_user_route(
         user_id: Annotated[UUID, Path(description="The user's id.")],
+        principal: Annotated[Principal, Depends(delete_user_guard)],
         if_match: Annotated[
             str | None,
             Header(
@@ -470,18 +587,34 @@ def build_users_router(impl: UsersApi) -> APIRouter:
         ] = None,
     ) -> Response:
         """Delete a user. (DELETE /api/v1/users/{user_id})"""
-        return empty_response(await delete_user(user_id=user_id, if_match=if_match), 204)
+        return empty_response(await delete_user(user_id=user_id, if_match=if_match, principal=principal), 204)
 
     options_user = impl.options_user
+    options_user_guard = guard.authorize(
+        operation_id="optionsUser",
+        roles=frozenset(["admin", "moderator", "user"]),
+        self_only=frozenset(["user"]),
+        rate_limit="general",
+    )
 
     @router.api_route(
         "/api/v1/users/{user_id}",
         operation_id="optionsUser",
         status_code=204,
         responses={
+            401: {
+                "description": "No valid access token: none was sent, or it is malformed, expired, revoked, signed with an unknown key or algorithm, or is a refresh token.",
+                "model": models.Problem,
+            },
+            403: {"description": "Your role may not do this.", "model": models.Problem},
+            404: {"description": "No user has this id.", "model": models.Problem},
             413: {"description": "The request body is larger than the service accepts.", "model": models.Problem},
             422: {
                 "description": "The request is invalid; every error is listed with where it is.",
+                "model": models.Problem,
+            },
+            429: {
+                "description": "Over the operation's rate limit; retry after the given delay.",
                 "model": models.Problem,
             },
             500: {
@@ -490,11 +623,15 @@ def build_users_router(impl: UsersApi) -> APIRouter:
             },
         },
         summary="Methods allowed on a user",
+        dependencies=[Depends(options_user_guard)],
         response_class=Response,
         methods=["OPTIONS"],
     )
-    async def options_user_route(user_id: Annotated[UUID, Path(description="The user's id.")]) -> Response:
+    async def options_user_route(
+        user_id: Annotated[UUID, Path(description="The user's id.")],
+        principal: Annotated[Principal, Depends(options_user_guard)],
+    ) -> Response:
         """Methods allowed on a user. (OPTIONS /api/v1/users/{user_id})"""
-        return empty_response(await options_user(user_id=user_id), 204)
+        return empty_response(await options_user(user_id=user_id, principal=principal), 204)
 
     return router

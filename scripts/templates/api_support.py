@@ -6,7 +6,8 @@ import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, Protocol, TypeVar
+from uuid import UUID
 
 from fastapi import HTTPException, Request, Response
 from pydantic import BeforeValidator
@@ -85,3 +86,30 @@ def require_content_type(media_types: tuple[str, ...]) -> Callable[[Request], Aw
             raise HTTPException(415, f"Unsupported media type {media_type!r}; this operation accepts {listed}.")
 
     return check
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: the verified access token's subject, role and identifiers."""
+
+    subject: UUID
+    role: str
+    token_id: str  # the access token's `jti`, which logout revokes
+    family_id: str  # the login session (refresh-token family) the token belongs to
+    expires_at: int  # the access token's `exp`, in seconds since the epoch
+
+
+class Guard(Protocol):
+    """Builds each operation's access dependency from the spec's `security`, `x-roles`, `x-self-only` and
+    `x-rate-limit`. Implemented in impl/; called once per operation when the router is built."""
+
+    def authorize(
+        self, *, operation_id: str, roles: frozenset[str], self_only: frozenset[str], rate_limit: str | None
+    ) -> Callable[..., Awaitable[Principal]]:
+        """A dependency answering 401 (no valid access token), 429, 403 (role not allowed) or 404 (a self-only
+        role on someone else's `user_id`), and otherwise the caller."""
+        ...
+
+    def admit(self, *, operation_id: str, rate_limit: str) -> Callable[..., Awaitable[None]]:
+        """A dependency for a public operation: counts the request against its rate-limit policy (429)."""
+        ...

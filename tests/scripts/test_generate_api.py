@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -192,7 +193,7 @@ def _spec(change: dict[str, Any]) -> dict[str, Any]:
         ({"responses": {"default": {"description": "x"}}}, "explicit status codes"),
         (
             {"requestBody": {"content": {"multipart/form-data": {"schema": {"type": "object"}}}}},
-            "only JSON request bodies",
+            "request bodies must be JSON or only application/x-www-form-urlencoded",
         ),
         (
             {"parameters": [{"name": "body", "in": "query", "schema": {"type": "string"}}]},
@@ -214,3 +215,51 @@ def test_the_generator_refuses_what_it_cannot_type(change: dict[str, Any], messa
 def test_the_project_spec_generates_without_errors() -> None:
     spec = yaml.safe_load((PROJECT_ROOT / "spec" / "openapi.yaml").read_text(encoding="utf-8"))
     assert {op.operation_id for op in SpecReader(spec).operations()} >= {"getHealth", "getReadiness"}
+
+
+def _secured_spec(change: dict[str, Any]) -> dict[str, Any]:
+    spec = _spec({"security": [{"bearerAuth": []}], "x-roles": ["admin"], **change})
+    spec.setdefault("components", {})["securitySchemes"] = {"bearerAuth": {"type": "http", "scheme": "bearer"}}
+    spec["components"].setdefault("schemas", {})["Role"] = {"type": "string", "enum": ["admin", "user"]}
+    spec["x-rate-limit-policies"] = {"general": {"limit": 1, "window_seconds": 1}}
+    responses = spec["paths"]["/stock"]["get"]["responses"]
+    for status in ("401", "403", "404", "429"):
+        responses.setdefault(status, {"description": status})
+    return spec
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"x-roles": None}, "must declare the roles allowed"),
+        ({"x-roles": ["root"]}, "unknown roles"),
+        ({"x-roles": ["user"], "x-self-only": ["admin"]}, "`x-self-only` roles must also be in `x-roles`"),
+        ({"x-self-only": ["admin"]}, "needs the path parameter 'user_id'"),
+        ({"security": [{"apiKey": []}]}, "not in components.securitySchemes"),
+        ({"security": [], "x-roles": ["admin"]}, "would not be enforced"),
+        ({"x-rate-limit": None}, "declare a rate-limit policy"),
+        ({"x-rate-limit": "burst"}, "not in x-rate-limit-policies"),
+    ],
+)
+def test_access_rules_must_be_complete_and_known(change: dict[str, Any], message: str) -> None:
+    with pytest.raises(SpecError, match=re.escape(message) if "`" in message else message):
+        SpecReader(_secured_spec(change)).operations()
+
+
+@pytest.mark.parametrize(("status", "change"), [("401", {}), ("403", {}), ("429", {"x-rate-limit": "general"})])
+def test_every_status_the_guard_can_answer_must_be_declared(status: str, change: dict[str, Any]) -> None:
+    spec = _secured_spec(change)
+    del spec["paths"]["/stock"]["get"]["responses"][status]
+    with pytest.raises(SpecError, match=f"can answer {status}"):
+        SpecReader(spec).operations()
+
+
+def test_a_secured_operation_gets_the_guard_and_hands_the_principal_to_the_handler() -> None:
+    from scripts.generate_api import render_tag
+
+    operations = SpecReader(_secured_spec({"x-rate-limit": "general"})).operations()
+    code = render_tag("stock-levels", [op for op in operations if op.tag == "stock-levels"])
+    assert "def build_stock_levels_router(impl: StockLevelsApi, guard: Guard)" in code
+    assert "guard.authorize(operation_id='getStock', roles=frozenset(['admin'])" in code
+    assert "principal: Annotated[Principal, Depends(get_stock_guard)]" in code
+    assert "principal=principal" in code
