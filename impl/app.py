@@ -8,40 +8,71 @@ from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy import text
+from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from generated.api import build_health_router, build_users_router
+from generated.api import build_auth_router, build_health_router, build_users_router
+from impl.auth.guard import AccessGuard
+from impl.auth.password_policy import PasswordPolicy
+from impl.auth.passwords import PasswordHasher
+from impl.auth.service import AuthService
+from impl.auth.sessions import AuthSessions
+from impl.auth.signing_keys import SigningKeys
+from impl.auth.token_blacklist import create_token_blacklist
+from impl.auth.tokens import TokenService
 from impl.health.service import HealthService
 from impl.platform.cache import create_cache
+from impl.platform.cors import cors_options
 from impl.platform.data_dir import data_dir_check, ensure_data_dir
 from impl.platform.db.engine import create_engine, create_sessions
 from impl.platform.db.errors import install_database_error_handlers
 from impl.platform.db.migrations import apply_or_check
 from impl.platform.idempotency import IdempotencyStore
 from impl.platform.middleware.body_limit import BodyLimitMiddleware
+from impl.platform.middleware.rate_limit_headers import RateLimitHeadersMiddleware
 from impl.platform.middleware.request_id import RequestIdMiddleware
-from impl.platform.openapi_document import OpenApiDocument, mount_documentation, verify_routes
+from impl.platform.middleware.security_headers import SecurityHeadersMiddleware
+from impl.platform.openapi_document import (
+    DOCS_ASSETS,
+    DOCUMENTATION_PATHS,
+    OpenApiDocument,
+    mount_documentation,
+    verify_routes,
+)
 from impl.platform.problems import install_problem_handlers
+from impl.platform.rate_limit import RateLimiter
+from impl.platform.rate_limit_policies import policies_from_spec
 from impl.platform.readiness import ReadinessProbe
 from impl.platform.settings import Settings
+from impl.users.accounts import UserAccounts
 from impl.users.service import UsersService
+
+DOCS_PAGES = tuple(sorted(path for path in DOCUMENTATION_PATHS if not path.startswith("/openapi"))) + (DOCS_ASSETS,)
 
 
 class CharterApp(FastAPI):
     """FastAPI that describes itself with the hand-written document and puts the request-ID middleware outermost."""
 
-    def __init__(self, *, document: OpenApiDocument, **kwargs: Any) -> None:
+    def __init__(self, *, document: OpenApiDocument, trusted_proxies: list[str], **kwargs: Any) -> None:
         super().__init__(title=document.title, version=document.version, **kwargs)
         self.document = document
+        self.trusted_proxies = trusted_proxies
 
     def openapi(self) -> dict[str, Any]:
         # Never FastAPI's code-derived schema: whoever asks the app (tools, tests) gets the contract itself.
         return self.document.content
 
     def build_middleware_stack(self) -> ASGIApp:
-        # ``add_middleware`` would place it inside Starlette's ServerErrorMiddleware, and the 500 answer would then
-        # leave without the request's ID.
-        return RequestIdMiddleware(super().build_middleware_stack())
+        # ``add_middleware`` would place these inside Starlette's ServerErrorMiddleware, and the 500 answer would
+        # then leave without the request's ID or the security headers.
+        app = super().build_middleware_stack()
+        if self.trusted_proxies:
+            # uvicorn's own implementation: X-Forwarded-For is believed only from these peers, so a client cannot
+            # choose its address (and with it, its rate-limit budget).
+            app = ProxyHeadersMiddleware(app, trusted_hosts=self.trusted_proxies)
+        app = SecurityHeadersMiddleware(app, docs_paths=DOCS_PAGES)
+        return RequestIdMiddleware(app)
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -60,18 +91,67 @@ def create_app(settings: Settings) -> FastAPI:
 
     readiness.register("database", database_check)
 
+    keys = (
+        SigningKeys.symmetric(secret=settings.secret_key.get_secret_value())
+        if settings.jwt_algorithm == "HS256" or settings.jwt_keys_dir is None
+        else SigningKeys.from_directory(settings.jwt_keys_dir)
+    )
+    tokens = TokenService(
+        keys=keys,
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        access_ttl_seconds=settings.access_token_ttl_seconds,
+        refresh_ttl_seconds=settings.refresh_token_ttl_seconds,
+        leeway_seconds=settings.jwt_leeway_seconds,
+    )
+    blacklist = create_token_blacklist(redis_url=redis_url)
+    limiter = RateLimiter(
+        policies=policies_from_spec(
+            document.content.get("x-rate-limit-policies", {}), override=settings.rate_limit_override
+        ),
+        redis_url=redis_url,
+        enabled=settings.rate_limit_enabled,
+    )
+    if redis_url is not None:
+        readiness.register("rate_limit_store", limiter.ping)
+        readiness.register("token_blacklist", blacklist.ping)
+    guard = AccessGuard(tokens=tokens, blacklist=blacklist, limiter=limiter)
+
+    idempotency = IdempotencyStore(sessions=sessions)
+    auth = AuthService(
+        accounts=UserAccounts(sessions=sessions, invalidate=lambda user_id: users.forget(user_id)),
+        sessions=AuthSessions(sessions=sessions, ttl_seconds=settings.refresh_token_ttl_seconds),
+        tokens=tokens,
+        keys=keys,
+        blacklist=blacklist,
+        hasher=PasswordHasher(),
+        policy=PasswordPolicy.default(),
+    )
+    users = UsersService(
+        sessions=sessions,
+        idempotency=idempotency,
+        cache=cache,
+        cache_ttl=settings.cache_ttl_seconds,
+        passwords=auth,
+    )
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ensure_data_dir(settings.data_dir)
         await apply_or_check(engine, database_url=settings.effective_database_url(), mode=settings.db_migrations)
+        if settings.admin_email and settings.admin_password is not None:
+            await auth.bootstrap_admin(email=settings.admin_email, password=settings.admin_password.get_secret_value())
         try:
             yield
         finally:
+            await limiter.close()
+            await blacklist.close()
             await cache.close()
             await engine.dispose()
 
     app = CharterApp(
         document=document,
+        trusted_proxies=settings.trusted_proxies,
         debug=False,  # never render tracebacks, whatever the environment
         openapi_url=None,
         docs_url=None,
@@ -82,11 +162,14 @@ def create_app(settings: Settings) -> FastAPI:
     install_problem_handlers(app)
     install_database_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(RateLimitHeadersMiddleware)
+    cors = cors_options(app_env=settings.app_env, allow_origins=settings.cors_allow_origins)
+    if cors is not None:
+        app.add_middleware(CORSMiddleware, **cors)
 
     app.include_router(build_health_router(HealthService(version=document.version, readiness=readiness)))
-    idempotency = IdempotencyStore(sessions=sessions)
-    users = UsersService(sessions=sessions, idempotency=idempotency, cache=cache, cache_ttl=settings.cache_ttl_seconds)
-    app.include_router(build_users_router(users))
+    app.include_router(build_auth_router(auth, guard))
+    app.include_router(build_users_router(users, guard))
 
     verify_routes(app, document)
     if settings.docs_enabled:

@@ -258,7 +258,7 @@ def build_auth_router(impl: AuthApi, guard: Guard) -> APIRouter:
                 "model": models.Problem,
             },
             409: {
-                "description": "The email is taken, or a request with this Idempotency-Key is still being processed.",
+                "description": "The email is taken, a request with this Idempotency-Key is still being processed, or the change would leave no active admin.",
                 "model": models.Problem,
             },
             413: {"description": "The request body is larger than the service accepts.", "model": models.Problem},

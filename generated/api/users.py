@@ -192,7 +192,7 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
             },
             403: {"description": "Your role may not do this.", "model": models.Problem},
             409: {
-                "description": "The email is taken, or a request with this Idempotency-Key is still being processed.",
+                "description": "The email is taken, a request with this Idempotency-Key is still being processed, or the change would leave no active admin.",
                 "model": models.Problem,
             },
             413: {"description": "The request body is larger than the service accepts.", "model": models.Problem},
@@ -406,7 +406,7 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
             403: {"description": "Your role may not do this.", "model": models.Problem},
             404: {"description": "No user has this id.", "model": models.Problem},
             409: {
-                "description": "The email is taken, or a request with this Idempotency-Key is still being processed.",
+                "description": "The email is taken, a request with this Idempotency-Key is still being processed, or the change would leave no active admin.",
                 "model": models.Problem,
             },
             412: {
@@ -479,7 +479,7 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
             403: {"description": "Your role may not do this.", "model": models.Problem},
             404: {"description": "No user has this id.", "model": models.Problem},
             409: {
-                "description": "The email is taken, or a request with this Idempotency-Key is still being processed.",
+                "description": "The email is taken, a request with this Idempotency-Key is still being processed, or the change would leave no active admin.",
                 "model": models.Problem,
             },
             412: {
@@ -547,6 +547,10 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
             },
             403: {"description": "Your role may not do this.", "model": models.Problem},
             404: {"description": "No user has this id.", "model": models.Problem},
+            409: {
+                "description": "The user is the last active admin; make another user admin first.",
+                "model": models.Problem,
+            },
             412: {
                 "description": "`If-Match` does not match the current ETag: someone changed the user since you read it.",
                 "model": models.Problem,

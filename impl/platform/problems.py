@@ -77,6 +77,15 @@ class ProblemError(Exception):
         self.extensions = dict(extensions or {})
 
 
+class InvalidRequestError(ProblemError):
+    """A request that passes the schema's types but breaks one of its rules that Pydantic cannot express."""
+
+    status = 422
+
+    def __init__(self, detail: str, *, errors: list[dict[str, str]]) -> None:
+        super().__init__(detail, extensions={"errors": errors})
+
+
 def _validation_errors(errors: Sequence[Any]) -> list[dict[str, str]]:
     """Every validation error, located by a JSON Pointer into the body or by the parameter/header name.
 

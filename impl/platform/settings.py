@@ -23,10 +23,10 @@ MIN_SECRET_LENGTH = 32
 
 # Defaults that differ by APP_ENV; an explicit environment variable always wins over these.
 ENVIRONMENT_DEFAULTS: dict[Environment, dict[str, Any]] = {
-    "dev": {"docs_enabled": True, "log_level": "debug", "db_migrations": "apply"},
-    "test": {"docs_enabled": True, "log_level": "warning", "db_migrations": "apply"},
-    "staging": {"docs_enabled": True, "log_level": "info", "db_migrations": "check"},
-    "prod": {"docs_enabled": False, "log_level": "info", "db_migrations": "check"},
+    "dev": {"docs_enabled": True, "log_level": "debug", "db_migrations": "apply", "jwt_algorithm": "HS256"},
+    "test": {"docs_enabled": True, "log_level": "warning", "db_migrations": "apply", "jwt_algorithm": "HS256"},
+    "staging": {"docs_enabled": True, "log_level": "info", "db_migrations": "check", "jwt_algorithm": "RS256"},
+    "prod": {"docs_enabled": False, "log_level": "info", "db_migrations": "check", "jwt_algorithm": "RS256"},
 }
 
 
@@ -89,6 +89,53 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         default="info", description="Log level (default debug in dev, warning in test)."
     )
+    jwt_algorithm: Literal["HS256", "RS256"] = Field(
+        default="HS256",
+        description="Token signing: HS256 with SECRET_KEY (dev, test) or RS256 with the keys in JWT_KEYS_DIR "
+        "(default in staging and prod).",
+    )
+    jwt_keys_dir: Path | None = Field(
+        default=None,
+        description="Directory of RS256 private keys `<kid>.pem` (`make jwt-keys` writes one); the last kid in "
+        "name order signs, all verify. Never commit it.",
+    )
+    jwt_issuer: str = Field(default="charter", min_length=1, description="The `iss` of issued tokens, checked on use.")
+    jwt_audience: str = Field(
+        default="charter-api", min_length=1, description="The `aud` of issued tokens, checked on use."
+    )
+    access_token_ttl_seconds: int = Field(default=900, ge=60, le=3600, description="Access token lifetime.")
+    refresh_token_ttl_seconds: int = Field(
+        default=604_800, ge=3600, le=2_592_000, description="Refresh token lifetime (one login session's idle limit)."
+    )
+    jwt_leeway_seconds: int = Field(default=10, ge=0, le=30, description="Clock skew tolerated on `exp` and `nbf`.")
+    admin_email: str | None = Field(
+        default=None, description="With ADMIN_PASSWORD: the first admin, created at start-up when no admin exists."
+    )
+    admin_password: SecretStr | None = Field(
+        default=None, description="The first admin's password (NIST rules apply); there is no default."
+    )
+    rate_limit_enabled: bool = Field(
+        default=True, description="Enforce rate limits; switch off only for load tests and benchmarks."
+    )
+    rate_limit_auth: str | None = Field(
+        default=None, description="Override the spec's `auth` policy, as `<requests>/<seconds>` (default 5/300)."
+    )
+    rate_limit_uploads: str | None = Field(
+        default=None, description="Override the spec's `uploads` policy, as `<requests>/<seconds>` (default 10/300)."
+    )
+    rate_limit_general: str | None = Field(
+        default=None, description="Override the spec's `general` policy, as `<requests>/<seconds>` (default 100/60)."
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Proxy addresses or CIDRs (JSON list) whose `X-Forwarded-For` names the client; others are "
+        "ignored, so a spoofed header cannot reset a rate limit.",
+    )
+    cors_allow_origins: list[str] = Field(
+        default_factory=list,
+        description="Origins (JSON list) allowed by CORS, with credentials. Empty: any origin without credentials "
+        "in dev/test, none in staging/prod.",
+    )
 
     def effective_database_url(self) -> str:
         """The database to use: DATABASE_URL, or the SQLite file in DATA_DIR."""
@@ -105,6 +152,17 @@ class Settings(BaseSettings):
         for key, value in ENVIRONMENT_DEFAULTS.get(environment, {}).items():  # type: ignore[call-overload]
             data.setdefault(key, value)
         return data
+
+    def rate_limit_override(self, policy: str) -> str | None:
+        """The configured override of a rate-limit policy, if any."""
+        value = getattr(self, f"rate_limit_{policy}", None)
+        return value if isinstance(value, str) else None
+
+    @model_validator(mode="after")
+    def _refuse_rs256_without_keys(self) -> Settings:
+        if self.jwt_algorithm == "RS256" and self.jwt_keys_dir is None:
+            raise ValueError("JWT_ALGORITHM=RS256 needs JWT_KEYS_DIR (run `make jwt-keys` to create a key)")
+        return self
 
     @model_validator(mode="after")
     def _refuse_dev_secret_outside_dev(self) -> Settings:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from impl.platform.problems import ProblemError
+from impl.platform.problems import InvalidRequestError, ProblemError
+
+__all__ = ["EmailTakenError", "InvalidRequestError", "PreconditionFailedError", "UserNotFoundError"]
 
 
 class UserNotFoundError(ProblemError):
@@ -28,10 +30,15 @@ class PreconditionFailedError(ProblemError):
         super().__init__("The user has changed since the ETag you sent; read it again and retry.")
 
 
-class InvalidRequestError(ProblemError):
-    """A request that passes the schema's types but breaks one of its rules that Pydantic cannot express."""
+class RoleChangeForbiddenError(ProblemError):
+    status = 403
 
-    status = 422
+    def __init__(self) -> None:
+        super().__init__("Only admins change roles.")
 
-    def __init__(self, detail: str, *, errors: list[dict[str, str]]) -> None:
-        super().__init__(detail, extensions={"errors": errors})
+
+class LastAdminError(ProblemError):
+    status = 409
+
+    def __init__(self) -> None:
+        super().__init__("This is the last active admin; make another user admin first.")

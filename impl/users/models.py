@@ -24,5 +24,7 @@ class UserRecord(Base):
     # Bumped by SQLAlchemy on every change (version_id_col): each UPDATE and DELETE says WHERE version = <read>,
     # so a concurrent change makes it fail (StaleDataError) instead of being silently overwritten. The ETag too.
     version: Mapped[int] = mapped_column(Integer)
+    # Argon2id PHC string; None for a user created without a password, who cannot sign in.
+    password_hash: Mapped[str | None] = mapped_column(String(255), nullable=True, deferred=False)
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy's declarative hook

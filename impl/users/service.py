@@ -7,19 +7,26 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 from urllib.parse import urlencode
 
+from sqlalchemy import func, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from generated import models
-from generated.api._support import Reply
+from generated.api._support import Principal, Reply
 from impl.platform.cache import Cache, PydanticCodec, cached
 from impl.platform.conditional import http_date, if_match_fails, none_match, not_modified_since
 from impl.platform.db.base import utc_now
 from impl.platform.db.engine import Sessions
 from impl.platform.idempotency import IdempotencyStore, fingerprint
-from impl.users.errors import InvalidRequestError, PreconditionFailedError, UserNotFoundError
+from impl.users.errors import (
+    InvalidRequestError,
+    LastAdminError,
+    PreconditionFailedError,
+    RoleChangeForbiddenError,
+    UserNotFoundError,
+)
 from impl.users.models import UserRecord
 from impl.users.pagination import decode_cursor, encode_cursor
 from impl.users.repository import UserFilters, UserRepository
@@ -31,6 +38,13 @@ ALLOW = "DELETE, GET, HEAD, OPTIONS, PATCH, PUT"
 WRITE_ATTEMPTS = 5
 
 T = TypeVar("T")
+ADMIN = models.Role.admin.value
+
+
+class NewPasswords(Protocol):
+    """Checks a new password against the password rules (422 naming ``pointer``) and hashes it (auth provides)."""
+
+    async def hash_new_password(self, password: str, *, email: str, name: str, pointer: str) -> str: ...
 Sort = Literal["created_at", "-created_at", "email", "-email", "name", "-name"]
 
 
@@ -101,14 +115,27 @@ async def _optimistically(if_match: str | None, attempt: Callable[[], Awaitable[
 
 
 class UsersService:
-    def __init__(self, *, sessions: Sessions, idempotency: IdempotencyStore, cache: Cache, cache_ttl: float) -> None:
+    def __init__(
+        self,
+        *,
+        sessions: Sessions,
+        idempotency: IdempotencyStore,
+        cache: Cache,
+        cache_ttl: float,
+        passwords: NewPasswords,
+    ) -> None:
         self._sessions = sessions
+        self._passwords = passwords
         self._idempotency = idempotency
         # Reads of one user (GET, HEAD, conditional revalidation) are the hot path: served from the cache,
         # invalidated after every committed change, so a write is never followed by a stale read.
         self._cached_user = cached(
             cache, ttl=cache_ttl, key=lambda user_id: f"user:{user_id}", codec=PydanticCodec(UserSnapshot)
         )(self._read_user)
+
+    async def forget(self, user_id: uuid.UUID) -> None:
+        """Drop the user's cached read; for writers outside this service (sign-in's password and profile changes)."""
+        await self._cached_user.invalidate(user_id)
 
     # --- reads ---------------------------------------------------------------------------------------------
     async def list_users(
@@ -122,6 +149,7 @@ class UsersService:
         created_after: datetime | None,
         created_before: datetime | None,
         q: str | None,
+        principal: Principal,
     ) -> Reply[models.UserPage]:
         field, descending = sort.lstrip("-"), sort.startswith("-")
         filters = UserFilters(
@@ -154,7 +182,7 @@ class UsersService:
         return Reply(models.UserPage(items=[view(r) for r in page], next=next_url), headers=headers)
 
     async def get_user(
-        self, *, user_id: uuid.UUID, if_none_match: str | None, if_modified_since: str | None
+        self, *, user_id: uuid.UUID, if_none_match: str | None, if_modified_since: str | None, principal: Principal
     ) -> Reply[models.User]:
         record = await self._load(user_id)
         headers = representation_headers(record)
@@ -163,17 +191,24 @@ class UsersService:
         return Reply(view(record), headers=headers)
 
     async def head_user(
-        self, *, user_id: uuid.UUID, if_none_match: str | None, if_modified_since: str | None
+        self, *, user_id: uuid.UUID, if_none_match: str | None, if_modified_since: str | None, principal: Principal
     ) -> Reply[None]:
         record = await self._load(user_id)
         status = 304 if self._not_modified(record, if_none_match, if_modified_since) else None
         return Reply(None, headers=representation_headers(record), status_code=status)
 
-    async def options_user(self, *, user_id: uuid.UUID) -> Reply[None]:
+    async def options_user(self, *, user_id: uuid.UUID, principal: Principal) -> Reply[None]:
         return Reply(None, headers={"Allow": ALLOW})
 
     # --- writes --------------------------------------------------------------------------------------------
-    async def create_user(self, *, idempotency_key: str | None, body: models.UserCreate) -> Reply[models.User]:
+    async def create_user(
+        self, *, idempotency_key: str | None, body: models.UserCreate, principal: Principal
+    ) -> Reply[models.User]:
+        password_hash = None
+        if body.password is not None:
+            password_hash = await self._passwords.hash_new_password(
+                body.password.get_secret_value(), email=body.email, name=body.name, pointer="#/password"
+            )
         if idempotency_key is not None:
             stored = await self._idempotency.claim(
                 scope=CREATE_SCOPE, key=idempotency_key, request_fingerprint=fingerprint(body.model_dump(mode="json"))
@@ -187,10 +222,11 @@ class UsersService:
                 id=uuid.uuid4(),
                 email=body.email.lower(),
                 name=body.name,
-                role=models.Role.user.value,
+                role=(body.role or models.Role.user).value,
                 active=body.active,
                 created_at=now,
                 updated_at=now,
+                password_hash=password_hash,
             )
             async with self._sessions.write.begin() as session:
                 await UserRepository(session).insert(record)
@@ -212,12 +248,15 @@ class UsersService:
         return Reply(user, headers=headers)
 
     async def replace_user(
-        self, *, user_id: uuid.UUID, if_match: str | None, body: models.UserReplace
+        self, *, user_id: uuid.UUID, if_match: str | None, body: models.UserReplace, principal: Principal
     ) -> Reply[models.User]:
-        return await self._change(user_id, if_match, {"email": body.email, "name": body.name, "active": body.active})
+        values: dict[str, Any] = {"email": body.email, "name": body.name, "active": body.active}
+        if body.role is not None:
+            values["role"] = body.role
+        return await self._change(user_id, if_match, values, principal)
 
     async def update_user(
-        self, *, user_id: uuid.UUID, if_match: str | None, body: models.UserPatch
+        self, *, user_id: uuid.UUID, if_match: str | None, body: models.UserPatch, principal: Principal
     ) -> Reply[models.User]:
         members = {name: getattr(body, name) for name in body.model_fields_set}
         if not members:
@@ -231,27 +270,32 @@ class UsersService:
                 "No field of a user can be removed; null is not a valid value.",
                 errors=[{"detail": "Input should not be null", "pointer": f"#/{name}"} for name in nulls],
             )
-        return await self._change(user_id, if_match, members)
+        return await self._change(user_id, if_match, members, principal)
 
-    async def delete_user(self, *, user_id: uuid.UUID, if_match: str | None) -> None:
+    async def delete_user(self, *, user_id: uuid.UUID, if_match: str | None, principal: Principal) -> None:
         async def attempt() -> None:
             async with self._sessions.write.begin() as session:
                 record = await self._load_in(session, user_id)
                 if if_match_fails(if_match, etag(record)):
                     raise PreconditionFailedError
+                await _keep_an_admin(session, record, role=None, active=False)
                 await session.delete(record)
 
         await _optimistically(if_match, attempt)
         await self._cached_user.invalidate(user_id)
 
     # --- helpers -------------------------------------------------------------------------------------------
-    async def _change(self, user_id: uuid.UUID, if_match: str | None, values: dict[str, Any]) -> Reply[models.User]:
-        reply = await self._apply_change(user_id, if_match, values)
+    async def _change(
+        self, user_id: uuid.UUID, if_match: str | None, values: dict[str, Any], principal: Principal
+    ) -> Reply[models.User]:
+        if isinstance(values.get("role"), models.Role):
+            values["role"] = values["role"].value
+        reply = await self._apply_change(user_id, if_match, values, principal)
         await self._cached_user.invalidate(user_id)
         return reply
 
     async def _apply_change(
-        self, user_id: uuid.UUID, if_match: str | None, values: dict[str, Any]
+        self, user_id: uuid.UUID, if_match: str | None, values: dict[str, Any], principal: Principal
     ) -> Reply[models.User]:
         """Apply ``values`` as one optimistic-concurrency update: no concurrent change is ever overwritten."""
         if "email" in values:
@@ -263,6 +307,12 @@ class UsersService:
                 if if_match_fails(if_match, etag(record)):
                     raise PreconditionFailedError
                 changed = {k: v for k, v in values.items() if getattr(record, k) != v}
+                if "role" in changed and principal.role != ADMIN:
+                    raise RoleChangeForbiddenError
+                if "role" in changed or "active" in changed:
+                    await _keep_an_admin(
+                        session, record, role=changed.get("role", record.role), active=changed.get("active", True)
+                    )
                 if changed:
                     for name, value in changed.items():
                         setattr(record, name, value)
@@ -291,3 +341,16 @@ class UsersService:
         if if_none_match is not None:  # If-None-Match wins; If-Modified-Since is then ignored (RFC 9110 §13.1.3)
             return none_match(if_none_match, etag(record))
         return not_modified_since(if_modified_since, record.updated_at)
+
+
+async def _keep_an_admin(session: Any, record: UserRecord, *, role: str | None, active: bool) -> None:
+    """Refuse (409) a change that would leave no active admin: nobody could then manage roles."""
+    if record.role != ADMIN or not record.active or (role == ADMIN and active):
+        return
+    others = await session.scalar(
+        select(func.count())
+        .select_from(UserRecord)
+        .where(UserRecord.role == ADMIN, UserRecord.active.is_(True), UserRecord.id != record.id)
+    )
+    if not others:
+        raise LastAdminError

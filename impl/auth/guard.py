@@ -1,0 +1,121 @@
+"""The access guard: the dependency the generated routers put first on every guarded operation.
+
+Order matters and is the same everywhere: authenticate (without failing yet), count the request against the
+operation's rate-limit policy (per user when the token is valid, else per client address, so failed attempts are
+counted too), then answer 401, 403 (role), or 404 (a self-only role on someone else's id). Everything that can be
+built once (policy lookups, role sets) is built when the router is, not per request.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+
+from starlette.requests import Request
+
+from generated.api._support import Principal
+from impl.auth.errors import ForbiddenError, NotYoursError, UnauthorizedError
+from impl.auth.token_blacklist import TokenBlacklist
+from impl.auth.tokens import InvalidTokenError, TokenService
+from impl.platform.middleware.rate_limit_headers import RATE_LIMIT_STATE
+from impl.platform.rate_limit import RateLimiter, RateLimitExceededError
+
+OWNER_PARAMETER = "user_id"
+
+
+def client_key(request: Request) -> str:
+    # The ASGI client address: uvicorn's ProxyHeadersMiddleware (trusted proxies only) has already rewritten it.
+    client = request.client
+    return f"ip:{client.host}" if client is not None else "ip:unknown"
+
+
+def bearer_token(request: Request) -> str | None:
+    """The token of ``Authorization: Bearer <token>``; never a query parameter or cookie (RFC 6750 §5.3)."""
+    header = request.headers.get("authorization")
+    if header is None:
+        return None
+    scheme, _, token = header.partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else ""
+
+
+class AccessGuard:
+    """Implements ``generated.api._support.Guard``."""
+
+    def __init__(self, *, tokens: TokenService, blacklist: TokenBlacklist, limiter: RateLimiter) -> None:
+        self._tokens = tokens
+        self._blacklist = blacklist
+        self._limiter = limiter
+
+    async def authenticate(self, request: Request) -> Principal:
+        """The caller of a request with a valid, unrevoked access token; otherwise 401."""
+        token = bearer_token(request)
+        if not token:
+            raise UnauthorizedError(token_sent=token is not None)
+        try:
+            claims = self._tokens.verify(token, expected_type="access")
+            subject = uuid.UUID(claims.subject)
+        except (InvalidTokenError, ValueError):
+            raise UnauthorizedError(token_sent=True) from None
+        if claims.role is None:
+            raise UnauthorizedError(token_sent=True)
+        # Fails closed: an unreachable shared blacklist is a 503, never a revoked token let through.
+        if await self._blacklist.is_revoked(claims.token_id):
+            raise UnauthorizedError(token_sent=True)
+        return Principal(
+            subject=subject,
+            role=claims.role,
+            token_id=claims.token_id,
+            family_id=claims.family_id,
+            expires_at=claims.expires_at,
+        )
+
+    async def _count(self, request: Request, policy: str, key: str) -> None:
+        outcome = await self._limiter.hit(policy=policy, key=key)
+        headers = outcome.headers()
+        if headers:
+            # RateLimitHeadersMiddleware copies these onto the response, whatever the handler answers.
+            request.scope.setdefault("state", {})[RATE_LIMIT_STATE] = headers
+        if not outcome.allowed:
+            raise RateLimitExceededError(outcome=outcome)
+
+    def authorize(
+        self, *, operation_id: str, roles: frozenset[str], self_only: frozenset[str], rate_limit: str | None
+    ) -> Callable[[Request], Awaitable[Principal]]:
+        async def dependency(request: Request) -> Principal:
+            try:
+                principal: Principal | None = await self.authenticate(request)
+                failure: UnauthorizedError | None = None
+            except UnauthorizedError as error:
+                principal, failure = None, error
+            if rate_limit is not None:
+                await self._count(request, rate_limit, f"user:{principal.subject}" if principal else client_key(request))
+            if principal is None:
+                assert failure is not None  # noqa: S101  # nosec B101 - one of the two is always set
+                raise failure
+            if principal.role not in roles:
+                raise ForbiddenError
+            if principal.role in self_only:
+                _require_own(request, principal)
+            return principal
+
+        dependency.__name__ = f"authorize_{operation_id}"
+        return dependency
+
+    def admit(self, *, operation_id: str, rate_limit: str) -> Callable[[Request], Awaitable[None]]:
+        async def dependency(request: Request) -> None:
+            await self._count(request, rate_limit, client_key(request))
+
+        dependency.__name__ = f"admit_{operation_id}"
+        return dependency
+
+
+def _require_own(request: Request, principal: Principal) -> None:
+    raw = request.path_params.get(OWNER_PARAMETER)
+    if raw is None:
+        return
+    try:
+        requested = uuid.UUID(str(raw))
+    except ValueError:
+        return  # not an id at all: the parameter's own validation answers 422
+    if requested != principal.subject:
+        raise NotYoursError(str(raw))

@@ -1,0 +1,85 @@
+"""Password hashing: Argon2id via argon2-cffi, run in worker threads so the event loop never blocks.
+
+The default parameters are argon2-cffi's default profile, RFC 9106's "low memory" choice (m=64 MiB, t=3, p=4),
+which is above OWASP's Argon2id floor (m=19 MiB, t=2, p=1). Weaker parameters can be passed, but only tests do,
+to prove that :meth:`PasswordHasher.needs_rehash` upgrades old hashes.
+
+Callers normalise the password first (:func:`impl.auth.password_policy.normalise`, NFKC) for both hashing and
+verifying, so the same passphrase typed on two keyboards gives the same bytes.
+
+No user enumeration by timing: ``verify(password_hash=None, ...)`` (unknown account) still runs one full Argon2id
+verification, against a dummy hash with the same parameters, and then answers False.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import threading
+
+import argon2
+from argon2.exceptions import InvalidHashError, VerificationError
+
+
+class PasswordHasher:
+    """Hashes and verifies passwords with Argon2id; one instance is built by the app factory and shared."""
+
+    def __init__(
+        self,
+        *,
+        time_cost: int | None = None,
+        memory_cost: int | None = None,
+        parallelism: int | None = None,
+    ) -> None:
+        default = argon2.PasswordHasher()  # the library's default profile (RFC 9106 low memory)
+        self._hasher = argon2.PasswordHasher(
+            time_cost=default.time_cost if time_cost is None else time_cost,
+            memory_cost=default.memory_cost if memory_cost is None else memory_cost,
+            parallelism=default.parallelism if parallelism is None else parallelism,
+            hash_len=default.hash_len,
+            salt_len=default.salt_len,
+            type=argon2.Type.ID,
+        )
+        # Computed on first use, inside a worker thread, so neither construction nor the event loop pays for it.
+        # A threading lock (not an asyncio one) because the computation runs in threads and an instance may
+        # outlive one event loop (tests run several).
+        self._dummy_hash: str | None = None
+        self._dummy_lock = threading.Lock()
+
+    async def hash(self, password: str) -> str:
+        """The PHC string ``$argon2id$v=19$m=...,t=...,p=...$salt$hash`` with a fresh random salt."""
+        return await asyncio.to_thread(self._hasher.hash, password)
+
+    async def verify(self, *, password_hash: str | None, password: str) -> bool:
+        """True only when ``password`` matches; False on mismatch, a corrupt hash, or no hash (unknown account)."""
+        if password_hash is None:
+            await asyncio.to_thread(self._verify_against_dummy, password)
+            return False
+        return await asyncio.to_thread(self._verify, password_hash, password)
+
+    def needs_rehash(self, password_hash: str) -> bool:
+        """Whether a hash that just verified was made with other parameters and should be replaced.
+
+        Cheap (parses the string only). A hash that cannot be parsed needs replacing too.
+        """
+        try:
+            return self._hasher.check_needs_rehash(password_hash)
+        except InvalidHashError:
+            return True
+
+    def _verify(self, password_hash: str, password: str) -> bool:
+        try:
+            return self._hasher.verify(password_hash, password)
+        except (VerificationError, InvalidHashError):
+            # VerifyMismatchError is a VerificationError; InvalidHashError covers strings that are no Argon2 hash.
+            return False
+
+    def _verify_against_dummy(self, password: str) -> None:
+        self._verify(self._get_dummy_hash(), password)
+
+    def _get_dummy_hash(self) -> str:
+        with self._dummy_lock:
+            if self._dummy_hash is None:
+                # A random secret nobody knows, so no password ever matches the dummy.
+                self._dummy_hash = self._hasher.hash(secrets.token_urlsafe(32))
+            return self._dummy_hash

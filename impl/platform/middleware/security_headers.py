@@ -1,0 +1,101 @@
+"""Put the security response headers on every HTTP response, errors included, and take the ``Server`` header off.
+
+The API only ever answers with JSON, so its Content-Security-Policy forbids everything: a response that a browser
+somehow renders as a page can run nothing and be framed by no one. The Swagger UI and ReDoc pages are the
+exception: they load their scripts, styles, fonts and images from this origin (``/docs/assets``), and the Swagger
+UI page and its OAuth2 redirect page start with an inline ``<script>`` (FastAPI's HTML templates), so those paths,
+and only those, get a policy that allows same-origin assets and inline scripts and styles.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
+# Headers every response gets, in the order they are added; the Content-Security-Policy follows them.
+ALWAYS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cross-origin-resource-policy", b"same-origin"),
+)
+CSP = b"content-security-policy"
+API_POLICY = b"default-src 'none'; frame-ancestors 'none'"
+# ReDoc renders in a Web Worker built from a blob: URL; both UIs embed small images and fonts as data: URLs.
+DOCS_POLICY = (
+    b"default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    b"img-src 'self' data:; font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; "
+    b"frame-ancestors 'none'"
+)
+CACHE_CONTROL = b"cache-control"
+# A response to a request that carried credentials is someone's own data: no shared or browser cache may keep it.
+NO_STORE = (CACHE_CONTROL, b"no-store")
+AUTHORIZATION = b"authorization"
+SERVER = b"server"
+
+Header = tuple[bytes, bytes]
+
+
+def route_path(scope: Scope) -> str:
+    """The request path without the mount's ``root_path``, the way Starlette's router sees it."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    if root and path.startswith(root) and path[len(root) : len(root) + 1] in ("", "/"):
+        return path[len(root) :] or "/"
+    return path
+
+
+class SecurityHeadersMiddleware:
+    """Adds the security headers to each ``http.response.start``; the app's own value for a header always wins.
+
+    Place it outermost, so that even the 500 answer of Starlette's error middleware passes through it. WebSocket
+    and lifespan scopes pass through untouched. All header values are built once, here.
+    """
+
+    def __init__(self, app: ASGIApp, *, hsts: bool = True, docs_paths: Collection[str] = ()) -> None:
+        self.app = app
+        # "/" as a docs path would relax the policy for the whole API; an empty entry is a configuration slip.
+        roots = {path.rstrip("/") for path in docs_paths}
+        if "" in roots:
+            raise ValueError("a docs path must name a page below the root, e.g. '/docs'")
+        self.docs_exact = frozenset(roots)
+        self.docs_prefixes = tuple(sorted(f"{root}/" for root in roots))
+        common: tuple[Header, ...] = ((HSTS,) if hsts else ()) + ALWAYS
+        self.api_headers: tuple[Header, ...] = (*common, (CSP, API_POLICY))
+        self.docs_headers: tuple[Header, ...] = (*common, (CSP, DOCS_POLICY))
+
+    def is_docs_path(self, path: str) -> bool:
+        # Exact match or a path below it: "/docs" and "/docs/assets/x.js", never "/docsx".
+        return path in self.docs_exact or path.startswith(self.docs_prefixes)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        extra = self.docs_headers if self.is_docs_path(route_path(scope)) else self.api_headers
+        authenticated = any(name == AUTHORIZATION for name, _ in scope["headers"])
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = secured(message.get("headers", ()), extra, authenticated=authenticated)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def secured(raw: Iterable[tuple[bytes, bytes]], extra: tuple[Header, ...], *, authenticated: bool) -> list[Header]:
+    """The response's headers without ``Server``, plus each of ``extra`` the app did not set itself."""
+    headers: list[Header] = []
+    present: set[bytes] = set()
+    for name, value in raw:
+        lowered = name.lower()  # ASGI only recommends lower-case response header names
+        if lowered == SERVER:
+            continue
+        headers.append((name, value))
+        present.add(lowered)
+    headers.extend(header for header in extra if header[0] not in present)
+    if authenticated and CACHE_CONTROL not in present:
+        headers.append(NO_STORE)
+    return headers
