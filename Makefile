@@ -36,6 +36,15 @@ install: $(SYNCED) $(NODE_SYNCED) ## Install the Python (uv.lock) and Node (pack
 run: $(SYNCED) ## Serve the API on SQLite at http://$${HOST:-127.0.0.1}:$${PORT:-8000} (docs at /docs)
 	$(if $(HOST),HOST=$(HOST)) $(if $(PORT),PORT=$(PORT)) $(if $(WORKERS),WORKERS=$(WORKERS)) $(BIN)/python -m impl
 
+.PHONY: create-admin
+create-admin: $(SYNCED) ## Create the first admin by hand (EMAIL=...; password from ADMIN_PASSWORD or a prompt)
+	@test -n "$(EMAIL)" || { echo 'usage: make create-admin EMAIL=admin@example.com'; exit 2; }
+	$(BIN)/python -m scripts.create_admin --email "$(EMAIL)"
+
+.PHONY: jwt-keys
+jwt-keys: $(SYNCED) ## Write a new RS256 signing key to $${JWT_KEYS_DIR:-var/jwt-keys} (for JWT_ALGORITHM=RS256; never commit it)
+	$(BIN)/python -m scripts.generate_jwt_keys --out "$${JWT_KEYS_DIR:-var/jwt-keys}"
+
 # --- contract pipeline -------------------------------------------------------------------------------------
 .PHONY: generate
 generate: $(SYNCED) ## Regenerate generated/ from spec/openapi.yaml and the README's settings table

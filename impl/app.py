@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, cast
 
 from fastapi import FastAPI
 from sqlalchemy import text
@@ -48,7 +48,7 @@ from impl.platform.settings import Settings
 from impl.users.accounts import UserAccounts
 from impl.users.service import UsersService
 
-DOCS_PAGES = tuple(sorted(path for path in DOCUMENTATION_PATHS if not path.startswith("/openapi"))) + (DOCS_ASSETS,)
+DOCS_PAGES = (*sorted(path for path in DOCUMENTATION_PATHS if not path.startswith("/openapi")), DOCS_ASSETS)
 
 
 class CharterApp(FastAPI):
@@ -70,7 +70,8 @@ class CharterApp(FastAPI):
         if self.trusted_proxies:
             # uvicorn's own implementation: X-Forwarded-For is believed only from these peers, so a client cannot
             # choose its address (and with it, its rate-limit budget).
-            app = ProxyHeadersMiddleware(app, trusted_hosts=self.trusted_proxies)
+            # uvicorn types ASGI apps with its own TypedDicts; the object is a plain ASGI app either way.
+            app = cast(ASGIApp, ProxyHeadersMiddleware(cast(Any, app), trusted_hosts=self.trusted_proxies))
         app = SecurityHeadersMiddleware(app, docs_paths=DOCS_PAGES)
         return RequestIdMiddleware(app)
 
@@ -118,13 +119,14 @@ def create_app(settings: Settings) -> FastAPI:
     guard = AccessGuard(tokens=tokens, blacklist=blacklist, limiter=limiter)
 
     idempotency = IdempotencyStore(sessions=sessions)
+    hasher = PasswordHasher()
     auth = AuthService(
         accounts=UserAccounts(sessions=sessions, invalidate=lambda user_id: users.forget(user_id)),
         sessions=AuthSessions(sessions=sessions, ttl_seconds=settings.refresh_token_ttl_seconds),
         tokens=tokens,
         keys=keys,
         blacklist=blacklist,
-        hasher=PasswordHasher(),
+        hasher=hasher,
         policy=PasswordPolicy.default(),
     )
     users = UsersService(
@@ -139,8 +141,12 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ensure_data_dir(settings.data_dir)
         await apply_or_check(engine, database_url=settings.effective_database_url(), mode=settings.db_migrations)
+        # The dummy hash unknown accounts are checked against is made now, so the first one costs no more than later.
+        await hasher.verify(password_hash=None, password="warm-up")  # noqa: S106  # nosec B106 - not a credential
         if settings.admin_email and settings.admin_password is not None:
-            await auth.bootstrap_admin(email=settings.admin_email, password=settings.admin_password.get_secret_value())
+            app.state.admin_created = await auth.bootstrap_admin(
+                email=settings.admin_email, password=settings.admin_password.get_secret_value()
+            )
         try:
             yield
         finally:

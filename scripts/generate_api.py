@@ -127,7 +127,9 @@ class SpecReader:
             raise SpecError(f"{where}: an operation with `security` must declare the roles allowed (`x-roles`)")
         unknown = sorted(set(roles) - set(self.known_roles)) if self.known_roles else []
         if unknown:
-            raise SpecError(f"{where}: `x-roles` names unknown roles {unknown} (the Role schema has {self.known_roles})")
+            raise SpecError(
+                f"{where}: `x-roles` names unknown roles {unknown} (the Role schema has {self.known_roles})"
+            )
         if not set(self_only) <= set(roles):
             raise SpecError(f"{where}: `x-self-only` roles must also be in `x-roles`")
         return tuple(sorted(roles)), tuple(sorted(self_only))
@@ -366,7 +368,9 @@ def _route_parameters(operation: Operation) -> list[str]:
     if operation.secured:
         # Authentication, rate limit and role check run before the body is read or the handler is called.
         # The same dependency object as the route's first dependency: FastAPI runs it once and caches the result.
-        params.append(f"principal: Annotated[Principal, Depends({operation.python_name}_guard)]")
+        # A default, not Annotated: the guard is a local of the router builder, and FastAPI resolves (postponed)
+        # annotations in the module's globals only.
+        params.append(f"principal: Principal = Depends({operation.python_name}_guard)")
     if operation.return_annotation != "None" and operation.method != "head":
         params.append("response: Response")
     # Required parameters first: Python forbids a defaulted parameter before one without a default.

@@ -8,6 +8,7 @@ import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -18,10 +19,42 @@ from sqlalchemy.engine import make_url
 from impl.app import create_app
 from impl.platform.settings import Settings
 
+# The admin every test app bootstraps at start-up (ADMIN_EMAIL / ADMIN_PASSWORD), and how tests sign in.
+ADMIN_EMAIL = "admin@example.com"
+ADMIN_PASSWORD = "a passphrase only the test suite knows"  # nosec B105 - a test fixture
+
+
+def test_settings(data_dir: Path, **overrides: Any) -> Settings:
+    """Settings for a test app: the bootstrap admin, and rate limits off unless a test is about them."""
+    values: dict[str, Any] = {
+        "app_env": "test",
+        "data_dir": data_dir,
+        "admin_email": ADMIN_EMAIL,
+        "admin_password": ADMIN_PASSWORD,
+        "rate_limit_enabled": False,
+        **overrides,
+    }
+    return Settings(**values)
+
+
+test_settings.__test__ = False  # type: ignore[attr-defined]  # a factory, not a test
+
+
+def sign_in(client: TestClient, email: str = ADMIN_EMAIL, password: str = ADMIN_PASSWORD) -> str:
+    """An access token for this account, from the real login operation."""
+    response = client.post("/api/v1/auth/login", json={"email": email, "password": password})
+    assert response.status_code == 200, response.text
+    token: str = response.json()["access_token"]
+    return token
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(app_env="test", data_dir=tmp_path / "data")
+    return test_settings(tmp_path / "data")
 
 
 @pytest.fixture

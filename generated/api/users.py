@@ -123,7 +123,6 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
         methods=["GET"],
     )
     async def list_users_route(
-        principal: Annotated[Principal, Depends(list_users_guard)],
         response: Response,
         limit: Annotated[int, Query(ge=1, le=100, description="How many items a page holds at most.")] = 20,
         cursor: Annotated[
@@ -158,6 +157,7 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
                 description="Only users whose name or email contains this text (case-insensitive).",
             ),
         ] = None,
+        principal: Principal = Depends(list_users_guard),
     ) -> models.UserPage | Response:
         """List users. (GET /api/v1/users)"""
         return unwrap(
@@ -225,7 +225,6 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
     )
     async def create_user_route(
         body: Annotated[models.UserCreate, Body()],
-        principal: Annotated[Principal, Depends(create_user_guard)],
         response: Response,
         idempotency_key: Annotated[
             str | None,
@@ -237,6 +236,7 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
                 description="A unique key (e.g. a UUID) for this creation. Retries with the same key and body replay the first answer.",
             ),
         ] = None,
+        principal: Principal = Depends(create_user_guard),
     ) -> models.User | Response:
         """Create a user. (POST /api/v1/users)"""
         return unwrap(await create_user(idempotency_key=idempotency_key, body=body, principal=principal), response)
@@ -287,7 +287,6 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
     )
     async def get_user_route(
         user_id: Annotated[UUID, Path(description="The user's id.")],
-        principal: Annotated[Principal, Depends(get_user_guard)],
         response: Response,
         if_none_match: Annotated[
             str | None,
@@ -305,6 +304,7 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
                 description="An HTTP-date; ignored when `If-None-Match` is present or the date is not valid.",
             ),
         ] = None,
+        principal: Principal = Depends(get_user_guard),
     ) -> models.User | Response:
         """Get a user. (GET /api/v1/users/{user_id})"""
         return unwrap(
@@ -359,7 +359,6 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
     )
     async def head_user_route(
         user_id: Annotated[UUID, Path(description="The user's id.")],
-        principal: Annotated[Principal, Depends(head_user_guard)],
         if_none_match: Annotated[
             str | None,
             Header(
@@ -376,6 +375,7 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
                 description="An HTTP-date; ignored when `If-None-Match` is present or the date is not valid.",
             ),
         ] = None,
+        principal: Principal = Depends(head_user_guard),
     ) -> Response:
         """Get a user's headers. (HEAD /api/v1/users/{user_id})"""
         return empty_response(
@@ -444,7 +444,6 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
     async def replace_user_route(
         user_id: Annotated[UUID, Path(description="The user's id.")],
         body: Annotated[models.UserReplace, Body()],
-        principal: Annotated[Principal, Depends(replace_user_guard)],
         response: Response,
         if_match: Annotated[
             str | None,
@@ -454,6 +453,7 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
                 description="The ETag (or `*`) the change is based on; a stale one gives 412 and changes nothing.",
             ),
         ] = None,
+        principal: Principal = Depends(replace_user_guard),
     ) -> models.User | Response:
         """Replace a user. (PUT /api/v1/users/{user_id})"""
         return unwrap(await replace_user(user_id=user_id, if_match=if_match, body=body, principal=principal), response)
@@ -517,7 +517,6 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
     async def update_user_route(
         user_id: Annotated[UUID, Path(description="The user's id.")],
         body: Annotated[models.UserPatch, Body()],
-        principal: Annotated[Principal, Depends(update_user_guard)],
         response: Response,
         if_match: Annotated[
             str | None,
@@ -527,6 +526,7 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
                 description="The ETag (or `*`) the change is based on; a stale one gives 412 and changes nothing.",
             ),
         ] = None,
+        principal: Principal = Depends(update_user_guard),
     ) -> models.User | Response:
         """Change some of a user's fields. (PATCH /api/v1/users/{user_id})"""
         return unwrap(await update_user(user_id=user_id, if_match=if_match, body=body, principal=principal), response)
@@ -580,7 +580,6 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
     )
     async def delete_user_route(
         user_id: Annotated[UUID, Path(description="The user's id.")],
-        principal: Annotated[Principal, Depends(delete_user_guard)],
         if_match: Annotated[
             str | None,
             Header(
@@ -589,6 +588,7 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
                 description="The ETag (or `*`) the change is based on; a stale one gives 412 and changes nothing.",
             ),
         ] = None,
+        principal: Principal = Depends(delete_user_guard),
     ) -> Response:
         """Delete a user. (DELETE /api/v1/users/{user_id})"""
         return empty_response(await delete_user(user_id=user_id, if_match=if_match, principal=principal), 204)
@@ -632,8 +632,7 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
         methods=["OPTIONS"],
     )
     async def options_user_route(
-        user_id: Annotated[UUID, Path(description="The user's id.")],
-        principal: Annotated[Principal, Depends(options_user_guard)],
+        user_id: Annotated[UUID, Path(description="The user's id.")], principal: Principal = Depends(options_user_guard)
     ) -> Response:
         """Methods allowed on a user. (OPTIONS /api/v1/users/{user_id})"""
         return empty_response(await options_user(user_id=user_id, principal=principal), 204)

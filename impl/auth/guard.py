@@ -88,7 +88,9 @@ class AccessGuard:
             except UnauthorizedError as error:
                 principal, failure = None, error
             if rate_limit is not None:
-                await self._count(request, rate_limit, f"user:{principal.subject}" if principal else client_key(request))
+                await self._count(
+                    request, rate_limit, f"user:{principal.subject}" if principal else client_key(request)
+                )
             if principal is None:
                 assert failure is not None  # noqa: S101  # nosec B101 - one of the two is always set
                 raise failure

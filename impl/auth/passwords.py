@@ -62,12 +62,16 @@ class PasswordHasher:
 
         Cheap (parses the string only). A hash that cannot be parsed needs replacing too.
         """
+        if not password_hash.isascii():
+            return True
         try:
             return self._hasher.check_needs_rehash(password_hash)
         except InvalidHashError:
             return True
 
     def _verify(self, password_hash: str, password: str) -> bool:
+        if not password_hash.isascii():
+            return False  # no PHC string is; argon2-cffi would raise UnicodeEncodeError instead of InvalidHashError
         try:
             return self._hasher.verify(password_hash, password)
         except (VerificationError, InvalidHashError):

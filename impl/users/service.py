@@ -45,6 +45,8 @@ class NewPasswords(Protocol):
     """Checks a new password against the password rules (422 naming ``pointer``) and hashes it (auth provides)."""
 
     async def hash_new_password(self, password: str, *, email: str, name: str, pointer: str) -> str: ...
+
+
 Sort = Literal["created_at", "-created_at", "email", "-email", "name", "-name"]
 
 

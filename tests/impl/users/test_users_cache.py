@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from impl.app import create_app
-from impl.platform.settings import Settings
+from tests.conftest import bearer, sign_in, test_settings
 from tests.impl.users.conftest import concurrent_client
 
 USERS = "/api/v1/users"
@@ -22,13 +22,14 @@ MERGE = {"Content-Type": "application/merge-patch+json"}
 @pytest.fixture(params=["memory", "redis"])
 def cached_app(request: pytest.FixtureRequest, tmp_path: Path) -> FastAPI:
     redis_url = request.getfixturevalue("redis_url") if request.param == "redis" else None
-    settings = Settings(app_env="test", data_dir=tmp_path, redis_url=redis_url, cache_ttl_seconds=300)
+    settings = test_settings(tmp_path, redis_url=redis_url, cache_ttl_seconds=300)
     return create_app(settings)
 
 
 @pytest.fixture
 def cached_api(cached_app: FastAPI) -> Iterator[TestClient]:
     with TestClient(cached_app, raise_server_exceptions=False) as client:
+        client.headers.update(bearer(sign_in(client)))
         yield client
 
 
