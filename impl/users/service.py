@@ -213,7 +213,7 @@ class UsersService:
             )
         if idempotency_key is not None:
             stored = await self._idempotency.claim(
-                scope=CREATE_SCOPE, key=idempotency_key, request_fingerprint=fingerprint(body.model_dump(mode="json"))
+                scope=CREATE_SCOPE, key=idempotency_key, request_fingerprint=fingerprint(_fingerprinted(body))
             )
             if stored is not None:
                 replayed = models.User.model_validate_json(stored.body)
@@ -356,3 +356,10 @@ async def _keep_an_admin(session: Any, record: UserRecord, *, role: str | None, 
     )
     if not others:
         raise LastAdminError
+
+
+def _fingerprinted(body: models.UserCreate) -> dict[str, Any]:
+    """What identifies a creation request for its Idempotency-Key. Absent optional members count as absent, and the
+    password not at all: the key store must never hold anything derived from a password (an unsalted digest of it
+    beside the email could be guessed offline)."""
+    return body.model_dump(mode="json", exclude_none=True, exclude={"password"})

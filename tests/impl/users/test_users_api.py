@@ -8,6 +8,8 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from tests.conftest import ADMIN_EMAIL
+
 USERS = "/api/v1/users"
 
 
@@ -44,11 +46,11 @@ def test_a_taken_email_is_409_whatever_its_case(api: TestClient) -> None:
 
 
 def test_unknown_and_read_only_fields_cannot_be_written(api: TestClient) -> None:
-    response = api.post(USERS, json={"email": "x@example.com", "name": "X", "role": "admin", "id": "nope"})
+    response = api.post(USERS, json={"email": "x@example.com", "name": "X", "password_hash": "x", "id": "nope"})
     assert response.status_code == 422
     pointers = {error.get("pointer") for error in response.json()["errors"]}
-    assert pointers == {"#/role", "#/id"}
-    assert api.get(USERS).json()["items"] == []
+    assert pointers == {"#/password_hash", "#/id"}
+    assert api.get(f"{USERS}?role=user").json()["items"] == []
 
 
 def test_json_scalars_are_strict(api: TestClient) -> None:
@@ -60,7 +62,7 @@ def test_json_scalars_are_strict(api: TestClient) -> None:
 def test_pages_walk_every_user_once_in_a_stable_order(api: TestClient) -> None:
     emails = {create(api, f"user{i}@example.com", name="Same Name")["email"] for i in range(7)}
     seen: list[str] = []
-    url: str | None = f"{USERS}?limit=3&sort=-name"
+    url: str | None = f"{USERS}?limit=3&sort=-name&role=user"  # role=user: not the bootstrap admin
     pages = 0
     while url:
         response = api.get(url)
@@ -81,14 +83,14 @@ def test_sort_and_filters(api: TestClient) -> None:
     create(api, "a@example.com", name="Alice")
     create(api, "c@example.com", name="Carol", active=False)
 
-    by_email = [u["email"] for u in api.get(f"{USERS}?sort=-email").json()["items"]]
+    by_email = [u["email"] for u in api.get(f"{USERS}?sort=-email&role=user").json()["items"]]
     assert by_email == ["c@example.com", "b@example.com", "a@example.com"]
     assert [u["name"] for u in api.get(f"{USERS}?active=false").json()["items"]] == ["Carol"]
     assert [u["name"] for u in api.get(f"{USERS}?q=ALI").json()["items"]] == ["Alice"]
     assert api.get(f"{USERS}?q=%25").json()["items"] == []  # '%' is literal, not a wildcard
     assert len(api.get(f"{USERS}?role=user").json()["items"]) == 3
-    assert api.get(f"{USERS}?role=admin").json()["items"] == []
-    assert len(api.get(f"{USERS}?created_after=2000-01-01T00:00:00Z").json()["items"]) == 3
+    assert [u["email"] for u in api.get(f"{USERS}?role=admin").json()["items"]] == [ADMIN_EMAIL]
+    assert len(api.get(f"{USERS}?created_after=2000-01-01T00:00:00Z&role=user").json()["items"]) == 3
     assert api.get(f"{USERS}?created_before=2000-01-01T00:00:00Z").json()["items"] == []
 
 
