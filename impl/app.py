@@ -119,7 +119,11 @@ def create_app(settings: Settings) -> FastAPI:
     guard = AccessGuard(tokens=tokens, blacklist=blacklist, limiter=limiter)
 
     idempotency = IdempotencyStore(sessions=sessions)
-    hasher = PasswordHasher()
+    hasher = PasswordHasher(
+        time_cost=settings.password_hash_iterations,
+        memory_cost=settings.password_hash_memory_kib,
+        parallelism=settings.password_hash_parallelism,
+    )
     auth = AuthService(
         accounts=UserAccounts(sessions=sessions, invalidate=lambda user_id: users.forget(user_id)),
         sessions=AuthSessions(sessions=sessions, ttl_seconds=settings.refresh_token_ttl_seconds),

@@ -2,7 +2,12 @@
 
 Starts uvicorn (``python -m impl``) with a throw-away data directory, waits for /readyz, runs ``st run`` with every
 check and every phase (configuration in schemathesis.toml), writes JUnit and HAR reports under reports/fuzz/, stops
-the server, and fails when Schemathesis fails or the server logged a traceback.
+the server, and fails when Schemathesis fails, the server logged a traceback, or an operation never got a 2xx.
+
+The run is authenticated: the server bootstraps a fuzz-only admin (ADMIN_EMAIL / ADMIN_PASSWORD, a fresh random
+password per run), and tests/schemathesis_hooks.py signs in as it through the real login operation, reading the
+credentials from CHARTER_FUZZ_EMAIL / CHARTER_FUZZ_PASSWORD. Rate limiting is off for this server: the fuzzer is one
+client calling every operation thousands of times; limits are tested in tests/owasp/ and tests/impl/auth/.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import argparse
 import json
 import os
 import re
+import secrets
 import signal
 import socket
 import subprocess  # nosec B404
@@ -23,6 +29,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PHASES = "examples,coverage,fuzzing,stateful"
+FUZZ_ADMIN_EMAIL = "fuzz-admin@example.com"
 
 
 def free_port() -> int:
@@ -93,8 +100,11 @@ def main(argv: list[str] | None = None) -> int:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory(prefix="charter-fuzz-") as data_dir:
+        admin_password = secrets.token_urlsafe(24)  # random and long: passes the password rules, never reused
         env = {**os.environ, "APP_ENV": "test", "HOST": "127.0.0.1", "PORT": str(port), "DATA_DIR": data_dir}
-        env["WORKERS"] = "1"
+        env |= {"WORKERS": "1", "RATE_LIMIT_ENABLED": "false"}
+        env |= {"ADMIN_EMAIL": FUZZ_ADMIN_EMAIL, "ADMIN_PASSWORD": admin_password}
+        st_env = {**os.environ, "CHARTER_FUZZ_EMAIL": FUZZ_ADMIN_EMAIL, "CHARTER_FUZZ_PASSWORD": admin_password}
         log_path = args.reports / "server.log"
         with log_path.open("wb") as log:
             serve = [sys.executable, "-m", "impl"]
@@ -116,7 +126,8 @@ def main(argv: list[str] | None = None) -> int:
                     str(args.reports),
                     *args.st_args,
                 ]
-                code = subprocess.run(command, cwd=ROOT, check=False).returncode  # noqa: S603  # nosec B603
+                run = subprocess.run(command, cwd=ROOT, env=st_env, check=False)  # noqa: S603  # nosec B603
+                code = run.returncode
             finally:
                 server.send_signal(signal.SIGTERM)
                 try:

@@ -32,6 +32,11 @@ def test_settings(data_dir: Path, **overrides: Any) -> Settings:
         "admin_email": ADMIN_EMAIL,
         "admin_password": ADMIN_PASSWORD,
         "rate_limit_enabled": False,
+        # OWASP's Argon2id floor (still compliant, the service refuses less): every test signs in, and the default
+        # 64 MiB x 3 passes profile would dominate the suite's run time. tests/impl/auth tests the default.
+        "password_hash_memory_kib": 19_456,
+        "password_hash_iterations": 2,
+        "password_hash_parallelism": 1,
         **overrides,
     }
     return Settings(**values)

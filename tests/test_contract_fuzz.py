@@ -1,7 +1,9 @@
 """Contract fuzzing in-process (fast feedback): every spec operation, every check, examples/coverage/fuzzing phases.
 
 schemathesis.toml (auto-discovered) sets the checks, phases, seed and generation mode, the same file `make fuzz`
-uses against the real server. The schema is loaded from the app's own /openapi.json, i.e. what clients see.
+uses against the real server, and loads tests/schemathesis_hooks.py, whose auth providers sign in through the app
+itself, so secured operations are fuzzed authenticated here too. The schema is loaded from the app's own
+/openapi.json, i.e. what clients see.
 """
 
 from __future__ import annotations
@@ -18,12 +20,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from impl.app import create_app
 from impl.platform.data_dir import ensure_data_dir
-from impl.platform.settings import Settings
+from tests.conftest import test_settings
 
 # Built at collection, because Schemathesis parametrises the test from the schema then. (Its fixture-based loader
 # does not run under pytest 9.2.) The data directory is a throw-away one, created up front as the lifespan would.
+# test_settings bootstraps the test admin (the hooks sign in as it, in-process) and turns rate limits off: the
+# fuzzer is one client calling every operation, and rate limiting has its own tests.
 _DATA_DIR = ensure_data_dir(Path(tempfile.mkdtemp(prefix="charter-contract-")))
-schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(Settings(app_env="test", data_dir=_DATA_DIR)))
+schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(test_settings(_DATA_DIR)))
 
 
 @schema.parametrize()
@@ -65,7 +69,7 @@ def _failure_of(app: ASGIApp) -> str:
 
 @pytest.fixture
 def real_app(tmp_path: Path) -> ASGIApp:
-    return create_app(Settings(app_env="test", data_dir=ensure_data_dir(tmp_path)))
+    return create_app(test_settings(ensure_data_dir(tmp_path)))
 
 
 def test_a_response_that_breaks_its_schema_fails_the_contract(real_app: ASGIApp) -> None:

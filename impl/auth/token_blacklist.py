@@ -1,53 +1,84 @@
-"""Revoked access tokens (by `jti`), kept until the token would have expired anyway.
+"""Revoked tokens (by `jti`), kept until the token would have expired anyway; after that its `exp` rejects it.
 
 In-process by default; with Redis every worker and replica sees a revocation at once. An unreachable Redis fails
-closed: the check raises a 503 problem rather than let a possibly revoked token through.
+closed: both the check and the revocation raise a 503 problem, so a possibly revoked token is never let through
+and a logout is never reported done when it is not.
 """
 
 from __future__ import annotations
 
+import heapq
 import time
 from collections.abc import Callable
-from typing import Protocol
+from typing import ClassVar, Protocol
 
-from redis.asyncio import Redis
+import redis.asyncio
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from impl.platform.problems import ProblemError
 
+DEFAULT_PREFIX = "charter:revoked:"
+# Connection refused, reset, timed out, or an error reply: redis-py raises RedisError subclasses, but an OSError
+# (TimeoutError included) can surface from the socket layer directly.
+_REDIS_FAILURES = (RedisError, OSError)
+
 
 class TokenBlacklistUnavailableError(ProblemError):
-    status = 503
+    """The revocation store cannot be reached: the request is refused (503), neither allowed nor a 500."""
+
+    status: ClassVar[int] = 503
 
     def __init__(self) -> None:
-        super().__init__("The token revocation store is unavailable; retry shortly.", headers={"Retry-After": "2"})
+        super().__init__("The token revocation store is unavailable; retry shortly.", headers={"Retry-After": "1"})
 
 
 class TokenBlacklist(Protocol):
-    async def revoke(self, *, token_id: str, expires_at: int) -> None: ...
-    async def is_revoked(self, token_id: str) -> bool: ...
-    async def ping(self) -> None: ...
+    async def revoke(self, *, token_id: str, expires_at: int) -> None:
+        """Reject ``token_id`` until ``expires_at`` (Unix seconds). Raises TokenBlacklistUnavailableError."""
+        ...
+
+    async def is_revoked(self, token_id: str) -> bool:
+        """Raises TokenBlacklistUnavailableError rather than answer False without knowing."""
+        ...
+
+    async def ping(self) -> None:
+        """For readiness; raises TokenBlacklistUnavailableError when the store is down."""
+        ...
+
     async def close(self) -> None: ...
 
 
 class MemoryTokenBlacklist:
-    """One process's revocations; entries past their token's expiry are dropped as new ones arrive."""
+    """One process's revocations (not shared between workers: configure Redis for that).
 
-    PRUNE_EVERY = 256
+    Expired entries are dropped a few at a time on every call, oldest expiry first, so no call does unbounded work
+    and memory stays proportional to the tokens revoked within one token lifetime. No method awaits, so each is
+    atomic on the event loop.
+    """
+
+    PRUNE_PER_CALL = 16
 
     def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
-        self._revoked: dict[str, int] = {}
+        self._revoked: dict[str, int] = {}  # jti -> exp
+        self._expiries: list[tuple[int, str]] = []  # a heap of (exp, jti); may hold stale pairs, skipped on pop
+
+    def __len__(self) -> int:
+        return len(self._revoked)
 
     async def revoke(self, *, token_id: str, expires_at: int) -> None:
+        self._prune()
         if expires_at <= self._clock():
+            return  # the token's own exp already rejects it
+        if expires_at <= self._revoked.get(token_id, 0):
             return
         self._revoked[token_id] = expires_at
-        if len(self._revoked) % self.PRUNE_EVERY == 0:
-            now = self._clock()
-            self._revoked = {jti: exp for jti, exp in self._revoked.items() if exp > now}
+        heapq.heappush(self._expiries, (expires_at, token_id))
 
     async def is_revoked(self, token_id: str) -> bool:
+        self._prune()
         expires_at = self._revoked.get(token_id)
         return expires_at is not None and expires_at > self._clock()
 
@@ -55,36 +86,62 @@ class MemoryTokenBlacklist:
         return None
 
     async def close(self) -> None:
-        return None
+        self._revoked.clear()
+        self._expiries.clear()
+
+    def _prune(self) -> None:
+        now = self._clock()
+        for _ in range(self.PRUNE_PER_CALL):
+            if not self._expiries or self._expiries[0][0] > now:
+                return
+            expires_at, token_id = heapq.heappop(self._expiries)
+            if self._revoked.get(token_id) == expires_at:
+                del self._revoked[token_id]
 
 
 class RedisTokenBlacklist:
+    """Revocations shared by every worker: ``<prefix><jti>`` set to expire at the token's own ``exp``."""
+
     def __init__(
-        self, *, redis_url: str, key_prefix: str = "charter:revoked:", clock: Callable[[], float] = time.time
+        self,
+        *,
+        redis_url: str,
+        key_prefix: str = DEFAULT_PREFIX,
+        socket_timeout: float = 0.5,
+        clock: Callable[[], float] = time.time,
     ) -> None:
-        # Short timeouts: a hung Redis costs a request half a second and a 503, not the whole request budget.
-        self._redis: Redis = Redis.from_url(redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        # Short timeouts and one immediate retry (for a pooled connection the server dropped): a hung Redis costs
+        # a request about a second and a 503, not the whole request budget; redis-py's default retries for longer.
+        self._redis = redis.asyncio.Redis.from_url(
+            redis_url,
+            socket_timeout=socket_timeout,
+            socket_connect_timeout=socket_timeout,
+            retry=Retry(NoBackoff(), 1),
+        )
         self._prefix = key_prefix
         self._clock = clock
 
+    def key(self, token_id: str) -> str:
+        return f"{self._prefix}{token_id}"
+
     async def revoke(self, *, token_id: str, expires_at: int) -> None:
         if expires_at <= self._clock():
-            return
+            return  # the token's own exp already rejects it; SET ... EXAT in the past would be an error
         try:
-            await self._redis.set(f"{self._prefix}{token_id}", b"1", exat=expires_at)
-        except (RedisError, OSError) as error:
+            await self._redis.set(self.key(token_id), b"1", exat=expires_at)
+        except _REDIS_FAILURES as error:
             raise TokenBlacklistUnavailableError from error
 
     async def is_revoked(self, token_id: str) -> bool:
         try:
-            return bool(await self._redis.exists(f"{self._prefix}{token_id}"))
-        except (RedisError, OSError) as error:
+            return bool(await self._redis.exists(self.key(token_id)))
+        except _REDIS_FAILURES as error:
             raise TokenBlacklistUnavailableError from error
 
     async def ping(self) -> None:
         try:
             await self._redis.ping()
-        except (RedisError, OSError) as error:
+        except _REDIS_FAILURES as error:
             raise TokenBlacklistUnavailableError from error
 
     async def close(self) -> None:
@@ -92,4 +149,7 @@ class RedisTokenBlacklist:
 
 
 def create_token_blacklist(*, redis_url: str | None) -> TokenBlacklist:
-    return RedisTokenBlacklist(redis_url=redis_url) if redis_url else MemoryTokenBlacklist()
+    """Redis when a URL is given (several workers share it), else in-process."""
+    if redis_url:
+        return RedisTokenBlacklist(redis_url=redis_url)
+    return MemoryTokenBlacklist()

@@ -3,10 +3,15 @@
 Access and refresh tokens differ in both the JOSE ``typ`` header (``at+jwt``, RFC 9068; ``rt+jwt``) and the
 ``token_use`` claim, and verification demands both, so neither can stand in for the other. Every failure is an
 :class:`InvalidTokenError` with a short reason for logs; the token itself is never echoed.
+
+PyJWT checks the signature, ``iss``, ``aud`` and that every required claim is present. The time claims (``exp``,
+``nbf``, ``iat``) are checked here against the service's injectable clock, because PyJWT always reads the wall
+clock, and a clock that tests and the rest of the service can control is what makes expiry testable.
 """
 
 from __future__ import annotations
 
+import math
 import secrets
 import time
 from collections.abc import Callable
@@ -18,12 +23,27 @@ import jwt
 from impl.auth.signing_keys import SigningKeys
 
 TokenType = Literal["access", "refresh"]
-TYP = {"access": "at+jwt", "refresh": "rt+jwt"}
+TYP: dict[str, str] = {"access": "at+jwt", "refresh": "rt+jwt"}
 REQUIRED_CLAIMS = ["exp", "iat", "nbf", "iss", "aud", "sub", "jti"]
+# Ours are well under 1 KiB (RS256 with 3072-bit keys included); anything this long is refused before parsing.
 MAX_TOKEN_LENGTH = 8192
+MAX_LEEWAY_SECONDS = 30  # RFC 8725: a small clock-skew allowance
+# PyJWT's exceptions as short, fixed reasons for logs; anything else is "malformed".
+REASONS: dict[type[jwt.PyJWTError], str] = {
+    jwt.ImmatureSignatureError: "not yet valid",
+    jwt.InvalidAudienceError: "wrong audience",
+    jwt.InvalidIssuerError: "wrong issuer",
+    jwt.MissingRequiredClaimError: "missing claim",
+    jwt.InvalidSignatureError: "bad signature",
+}
 
 
 class InvalidTokenError(Exception):
+    """The token is not one this service issued for this use, or no longer valid; always a 401 to the caller.
+
+    ``reason`` is short and fixed (for logs); neither it nor the message ever contains the token.
+    """
+
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
@@ -32,10 +52,10 @@ class InvalidTokenError(Exception):
 @dataclass(frozen=True, slots=True)
 class TokenClaims:
     subject: str
-    token_id: str
+    token_id: str  # jti
     token_type: TokenType
-    family_id: str
-    role: str | None
+    family_id: str  # sid: the login session, shared by the refresh-token family and its access tokens
+    role: str | None  # access tokens only
     issued_at: int
     expires_at: int
 
@@ -52,6 +72,12 @@ class TokenService:
         leeway_seconds: int = 10,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        if not (0 <= leeway_seconds <= MAX_LEEWAY_SECONDS):
+            raise ValueError(f"leeway_seconds must be between 0 and {MAX_LEEWAY_SECONDS}")
+        if access_ttl_seconds <= 0 or refresh_ttl_seconds <= 0:
+            raise ValueError("token lifetimes must be positive")
+        if not issuer or not audience:
+            raise ValueError("issuer and audience must not be empty")
         self._keys = keys
         self._issuer = issuer
         self._audience = audience
@@ -76,6 +102,8 @@ class TokenService:
         role: str | None = None,
         token_id: str | None = None,
     ) -> tuple[str, TokenClaims]:
+        if token_type == "access" and not role:
+            raise ValueError("an access token carries the subject's role")
         now = int(self._clock())
         claims = TokenClaims(
             subject=subject,
@@ -104,50 +132,84 @@ class TokenService:
         return token, claims
 
     def verify(self, token: str, *, expected_type: TokenType) -> TokenClaims:
+        """The claims of a valid token of ``expected_type``; InvalidTokenError for anything else, nothing else."""
         if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:
             raise InvalidTokenError("malformed")
         try:
-            header = jwt.get_unverified_header(token)
-            # Decided by the service, never by the token: `none`, HS256-with-the-public-key and friends end here.
-            if header.get("alg") != self._keys.algorithm:
-                raise InvalidTokenError("algorithm not accepted")
-            if header.get("typ") != TYP[expected_type]:
-                raise InvalidTokenError("wrong token type")
-            kid = header.get("kid")
-            key = self._keys.verification_key(kid) if isinstance(kid, str) else None
-            if key is None:
-                raise InvalidTokenError("unknown key")
-            payload = jwt.decode(
-                token,
-                key,
-                algorithms=[self._keys.algorithm],
-                audience=self._audience,
-                issuer=self._issuer,
-                leeway=self._leeway,
-                options={"require": REQUIRED_CLAIMS, "verify_signature": True},
-            )
-            if payload.get("token_use") != expected_type:
-                raise InvalidTokenError("wrong token type")
-            subject, token_id, family_id = payload["sub"], payload["jti"], payload.get("sid")
-            role = payload.get("role")
-            if not (isinstance(subject, str) and isinstance(token_id, str) and isinstance(family_id, str)):
-                raise InvalidTokenError("malformed claims")
-            if not (subject and token_id and family_id):
-                raise InvalidTokenError("malformed claims")
-            if role is not None and not isinstance(role, str):
-                raise InvalidTokenError("malformed claims")
-            return TokenClaims(
-                subject=subject,
-                token_id=token_id,
-                token_type=expected_type,
-                family_id=family_id,
-                role=role,
-                issued_at=int(payload["iat"]),
-                expires_at=int(payload["exp"]),
-            )
+            return self._verify(token, expected_type)
         except InvalidTokenError:
             raise
         except jwt.PyJWTError as error:
-            raise InvalidTokenError(type(error).__name__) from None
-        except (ValueError, TypeError, KeyError, AttributeError):
+            raise InvalidTokenError(REASONS.get(type(error), "malformed")) from None
+        except (ValueError, TypeError, KeyError, AttributeError, OverflowError, RecursionError):
+            # Well-formed but odd input (a list as header, 1e999, deep nesting) surfaces as these from the parsers.
             raise InvalidTokenError("malformed") from None
+
+    def _verify(self, token: str, expected_type: TokenType) -> TokenClaims:
+        header = jwt.get_unverified_header(token)
+        # Decided by the service, never by the token: `none`, HS256-with-the-public-key and friends end here.
+        if header.get("alg") != self._keys.algorithm:
+            raise InvalidTokenError("algorithm not accepted")
+        if header.get("typ") != TYP[expected_type]:
+            raise InvalidTokenError("wrong token type")
+        kid = header.get("kid")
+        key = self._keys.verification_key(kid) if isinstance(kid, str) else None
+        if key is None:
+            raise InvalidTokenError("unknown key")
+        payload = jwt.decode(
+            token,
+            key,
+            algorithms=[self._keys.algorithm],
+            audience=self._audience,
+            issuer=self._issuer,
+            options={
+                "require": REQUIRED_CLAIMS,
+                "verify_signature": True,
+                "verify_aud": True,
+                "verify_iss": True,
+                # Checked below against self._clock (see the module docstring).
+                "verify_exp": False,
+                "verify_nbf": False,
+                "verify_iat": False,
+            },
+        )
+        if not isinstance(payload, dict):
+            raise InvalidTokenError("malformed claims")
+        self._check_times(payload)
+        # The typ header is signed too; the claim is checked as well so that a token is typed for any consumer,
+        # whichever of the two it reads.
+        if payload.get("token_use") != expected_type:
+            raise InvalidTokenError("wrong token type")
+        subject, token_id, family_id, role = payload["sub"], payload["jti"], payload.get("sid"), payload.get("role")
+        if not (isinstance(subject, str) and isinstance(token_id, str) and isinstance(family_id, str)):
+            raise InvalidTokenError("malformed claims")
+        if not (subject and token_id and family_id):
+            raise InvalidTokenError("malformed claims")
+        if expected_type == "access" and not (isinstance(role, str) and role):
+            raise InvalidTokenError("malformed claims")
+        return TokenClaims(
+            subject=subject,
+            token_id=token_id,
+            token_type=expected_type,
+            family_id=family_id,
+            role=role if expected_type == "access" else None,  # a refresh token grants nothing by itself
+            issued_at=_numeric_date(payload, "iat"),
+            expires_at=_numeric_date(payload, "exp"),
+        )
+
+    def _check_times(self, payload: dict[str, Any]) -> None:
+        now = self._clock()
+        if _numeric_date(payload, "exp") <= now - self._leeway:
+            raise InvalidTokenError("expired")
+        if _numeric_date(payload, "nbf") > now + self._leeway:
+            raise InvalidTokenError("not yet valid")
+        if _numeric_date(payload, "iat") > now + self._leeway:
+            raise InvalidTokenError("not yet valid")
+
+
+def _numeric_date(payload: dict[str, Any], name: str) -> int:
+    """A NumericDate claim (RFC 7519 §2) as whole seconds; booleans, strings, NaN and infinities are refused."""
+    value = payload.get(name)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise InvalidTokenError("malformed claims")
+    return int(value)

@@ -114,6 +114,16 @@ class Settings(BaseSettings):
     admin_password: SecretStr | None = Field(
         default=None, description="The first admin's password (NIST rules apply); there is no default."
     )
+    password_hash_memory_kib: int = Field(
+        default=65_536,
+        ge=19_456,
+        le=1_048_576,
+        description="Argon2id memory per hash, KiB (RFC 9106 low-memory profile; OWASP's floor 19456 is the minimum).",
+    )
+    password_hash_iterations: int = Field(
+        default=3, ge=2, le=16, description="Argon2id passes (time cost); at least OWASP's 2."
+    )
+    password_hash_parallelism: int = Field(default=4, ge=1, le=16, description="Argon2id lanes per hash.")
     rate_limit_enabled: bool = Field(
         default=True, description="Enforce rate limits; switch off only for load tests and benchmarks."
     )
@@ -159,12 +169,6 @@ class Settings(BaseSettings):
         return value if isinstance(value, str) else None
 
     @model_validator(mode="after")
-    def _refuse_rs256_without_keys(self) -> Settings:
-        if self.jwt_algorithm == "RS256" and self.jwt_keys_dir is None:
-            raise ValueError("JWT_ALGORITHM=RS256 needs JWT_KEYS_DIR (run `make jwt-keys` to create a key)")
-        return self
-
-    @model_validator(mode="after")
     def _refuse_dev_secret_outside_dev(self) -> Settings:
         secret = self.secret_key.get_secret_value()
         if self.app_env in ("staging", "prod") and (secret == DEV_SECRET_KEY or len(secret) < MIN_SECRET_LENGTH):
@@ -172,6 +176,12 @@ class Settings(BaseSettings):
                 f"SECRET_KEY must be set to a random value of at least {MIN_SECRET_LENGTH} characters "
                 f"when APP_ENV={self.app_env}; the development default is refused"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _refuse_rs256_without_keys(self) -> Settings:
+        if self.jwt_algorithm == "RS256" and self.jwt_keys_dir is None:
+            raise ValueError("JWT_ALGORITHM=RS256 needs JWT_KEYS_DIR (run `make jwt-keys` to create a key)")
         return self
 
 

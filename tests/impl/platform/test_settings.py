@@ -32,18 +32,21 @@ def test_environment_variables_override_defaults(monkeypatch: pytest.MonkeyPatch
     assert (settings.port, settings.host, settings.data_dir, settings.workers) == (9123, "0.0.0.0", tmp_path, 3)  # noqa: S104
 
 
-def test_each_environment_has_its_own_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_each_environment_has_its_own_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("SECRET_KEY", STRONG_SECRET)
     monkeypatch.setenv("APP_ENV", "prod")
+    monkeypatch.setenv("JWT_KEYS_DIR", str(tmp_path))
     prod = Settings()
     assert prod.docs_enabled is False
     assert prod.log_level == "info"
+    assert prod.jwt_algorithm == "RS256"
     monkeypatch.setenv("APP_ENV", "test")
     assert Settings().log_level == "warning"
 
 
-def test_an_explicit_variable_beats_the_environment_default(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_explicit_variable_beats_the_environment_default(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("APP_ENV", "prod")
+    monkeypatch.setenv("JWT_KEYS_DIR", str(tmp_path))
     monkeypatch.setenv("SECRET_KEY", STRONG_SECRET)
     monkeypatch.setenv("DOCS_ENABLED", "true")
     assert Settings().docs_enabled is True
@@ -63,8 +66,11 @@ def test_staging_and_prod_refuse_the_development_secret(monkeypatch: pytest.Monk
         Settings()
 
 
-def test_prod_starts_with_a_strong_secret_which_never_shows_in_its_repr(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_prod_starts_with_a_strong_secret_which_never_shows_in_its_repr(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv("APP_ENV", "prod")
+    monkeypatch.setenv("JWT_KEYS_DIR", str(tmp_path))
     monkeypatch.setenv("SECRET_KEY", STRONG_SECRET)
     settings = Settings()
     assert settings.secret_key.get_secret_value() == STRONG_SECRET
@@ -91,3 +97,11 @@ def test_get_settings_is_cached_until_cleared(monkeypatch: pytest.MonkeyPatch) -
         assert get_settings().port == 8222
     finally:
         get_settings.cache_clear()
+
+
+def test_prod_signs_with_rs256_and_refuses_to_start_without_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("APP_ENV", "prod")
+    monkeypatch.setenv("SECRET_KEY", STRONG_SECRET)
+    monkeypatch.delenv("JWT_KEYS_DIR", raising=False)
+    with pytest.raises(ValidationError, match="JWT_ALGORITHM=RS256 needs JWT_KEYS_DIR"):
+        Settings()
