@@ -170,7 +170,7 @@ def _b64(data: bytes) -> str:
 
 
 def hs_with_public_key(payload: dict[str, Any], public_pem: bytes) -> str:
-    """HS256 keyed with the RS256 public key: PyJWT refuses to make one, so it is built by hand, as an attacker would."""
+    """HS256 keyed with the RS256 public key: PyJWT refuses to make one, so it is built by hand, as attackers do."""
     header = {"alg": "HS256", "kid": RS_KID, "typ": "at+jwt"}
     signing_input = f"{_b64(json.dumps(header).encode())}.{_b64(json.dumps(payload).encode())}"
     signature = hmac.new(public_pem, signing_input.encode(), hashlib.sha256).digest()
@@ -193,12 +193,14 @@ def forged_tokens(stage: Stage, *, subject: str, public_pem: bytes) -> dict[str,
     return {
         "expired": expired,
         "revoked": revoked,
-        "tampered_alg_none": jwt.encode(_claims(subject), None, algorithm="none", headers={"kid": "hs256-1", **typ}),
+        "tampered_alg_none": jwt.encode(_claims(subject), "", algorithm="none", headers={"kid": "hs256-1", **typ}),
         "tampered_wrong_key": jwt.encode(
             _claims(subject), "another secret, not the service's", algorithm="HS256", headers={"kid": "hs256-1", **typ}
         ),
         "tampered_hs_rs_confusion": hs_with_public_key(_claims(subject), public_pem),
-        "tampered_bad_kid_path": jwt.encode(_claims(subject), secret, algorithm="HS256", headers={"kid": "../x", **typ}),
+        "tampered_bad_kid_path": jwt.encode(
+            _claims(subject), secret, algorithm="HS256", headers={"kid": "../x", **typ}
+        ),
         "tampered_bad_kid_sql": jwt.encode(
             _claims(subject), secret, algorithm="HS256", headers={"kid": "' OR 1=1--", **typ}
         ),
@@ -237,9 +239,7 @@ class Stages:
 
 def _rs_keys(directory: Path) -> bytes:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     (directory / f"{RS_KID}.pem").write_bytes(pem)
     return key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
 

@@ -84,9 +84,9 @@ def test_the_user_still_reaches_their_own_record(db_client: TestClient, db_admin
 def test_ids_are_random_uuid_v4(db_client: TestClient, db_admin: str) -> None:
     ids = [
         uuid.UUID(
-            db_client.post(
-                USERS, json={"email": unique_email(), "name": "Random Id"}, headers=bearer(db_admin)
-            ).json()["id"]
+            db_client.post(USERS, json={"email": unique_email(), "name": "Random Id"}, headers=bearer(db_admin)).json()[
+                "id"
+            ]
         )
         for _ in range(3)
     ]

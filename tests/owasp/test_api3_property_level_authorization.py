@@ -108,7 +108,9 @@ def test_unknown_members_are_refused(db_client: TestClient, db_admin: str) -> No
             USERS, json={"email": unique_email(), "name": "Olive", **extra}, headers=bearer(db_admin)
         ),
         "updateUser": db_client.patch(
-            f"{USERS}/{user.id}", content=json.dumps({"name": "Olive", **extra}), headers={**user.headers, **MERGE_PATCH}
+            f"{USERS}/{user.id}",
+            content=json.dumps({"name": "Olive", **extra}),
+            headers={**user.headers, **MERGE_PATCH},
         ),
         "replaceUser": db_client.put(
             f"{USERS}/{user.id}",

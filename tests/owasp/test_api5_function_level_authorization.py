@@ -24,7 +24,9 @@ METHODS = ("get", "head", "options", "post", "put", "patch", "delete")
 
 
 def _operations() -> list[tuple[str, str, dict[str, Any]]]:
-    return [(method, path, item[method]) for path, item in SPEC["paths"].items() for method in METHODS if method in item]
+    return [
+        (method, path, item[method]) for path, item in SPEC["paths"].items() for method in METHODS if method in item
+    ]
 
 
 def test_every_secured_operation_declares_its_roles() -> None:

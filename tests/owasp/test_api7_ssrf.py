@@ -48,7 +48,7 @@ def _fields(schema: Any, where: str, seen: frozenset[int] = frozenset()) -> Iter
 
 
 def _request_fields() -> Iterator[tuple[str, dict[str, Any]]]:
-    for path, item in SPEC["paths"].items():
+    for item in SPEC["paths"].values():
         for method in METHODS:
             if method not in item:
                 continue
