@@ -368,9 +368,9 @@ def _route_parameters(operation: Operation) -> list[str]:
     if operation.secured:
         # Authentication, rate limit and role check run before the body is read or the handler is called.
         # The same dependency object as the route's first dependency: FastAPI runs it once and caches the result.
-        # A default, not Annotated: the guard is a local of the router builder, and FastAPI resolves (postponed)
-        # annotations in the module's globals only.
-        params.append(f"principal: Principal = Depends({operation.python_name}_guard)")
+        # The guard is a local of the router builder: this works because tag modules evaluate annotations eagerly
+        # (no `from __future__ import annotations`), FastAPI resolving postponed ones in module globals only.
+        params.append(f"principal: Annotated[Principal, Depends({operation.python_name}_guard)]")
     if operation.return_annotation != "None" and operation.method != "head":
         params.append("response: Response")
     # Required parameters first: Python forbids a defaulted parameter before one without a default.
@@ -397,8 +397,6 @@ def render_tag(tag: str, operations: list[Operation], package: str = "generated"
     lines = [
         HEADER,
         f'"""Typed handlers for the `{tag}` tag: implement `{protocol}` in impl/ and mount `{builder}(impl)`."""',
-        "",
-        "from __future__ import annotations",
         "",
         # Every name an operation could need; ruff's F401 fix then drops the unused ones.
         "from typing import Annotated, Literal, Protocol",

@@ -2,8 +2,6 @@
 
 """Typed handlers for the `auth` tag: implement `AuthApi` in impl/ and mount `build_auth_router(impl)`."""
 
-from __future__ import annotations
-
 from typing import Annotated, Protocol
 
 from fastapi import APIRouter, Body, Depends, Form, Response
@@ -184,7 +182,7 @@ def build_auth_router(impl: AuthApi, guard: Guard) -> APIRouter:
         response_class=Response,
         methods=["POST"],
     )
-    async def logout_route(principal: Principal = Depends(logout_guard)) -> Response:
+    async def logout_route(principal: Annotated[Principal, Depends(logout_guard)]) -> Response:
         """Sign out. (POST /api/v1/auth/logout)"""
         return empty_response(await logout(principal=principal), 204)
 
@@ -229,7 +227,9 @@ def build_auth_router(impl: AuthApi, guard: Guard) -> APIRouter:
         response_model_exclude_unset=True,
         methods=["GET"],
     )
-    async def get_me_route(response: Response, principal: Principal = Depends(get_me_guard)) -> models.User | Response:
+    async def get_me_route(
+        principal: Annotated[Principal, Depends(get_me_guard)], response: Response
+    ) -> models.User | Response:
         """The signed-in user. (GET /api/v1/auth/me)"""
         return unwrap(await get_me(principal=principal), response)
 
@@ -289,8 +289,8 @@ def build_auth_router(impl: AuthApi, guard: Guard) -> APIRouter:
     )
     async def update_me_route(
         body: Annotated[models.ProfilePatch, Body()],
+        principal: Annotated[Principal, Depends(update_me_guard)],
         response: Response,
-        principal: Principal = Depends(update_me_guard),
     ) -> models.User | Response:
         """Change your own profile. (PATCH /api/v1/auth/me)"""
         return unwrap(await update_me(body=body, principal=principal), response)
@@ -345,7 +345,7 @@ def build_auth_router(impl: AuthApi, guard: Guard) -> APIRouter:
         methods=["POST"],
     )
     async def change_password_route(
-        body: Annotated[models.PasswordChange, Body()], principal: Principal = Depends(change_password_guard)
+        body: Annotated[models.PasswordChange, Body()], principal: Annotated[Principal, Depends(change_password_guard)]
     ) -> Response:
         """Change your password. (POST /api/v1/auth/me/password)"""
         return empty_response(await change_password(body=body, principal=principal), 204)

@@ -2,8 +2,6 @@
 
 """Typed handlers for the `health` tag: implement `HealthApi` in impl/ and mount `build_health_router(impl)`."""
 
-from __future__ import annotations
-
 from typing import Protocol
 
 from fastapi import APIRouter, Response

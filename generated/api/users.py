@@ -2,8 +2,6 @@
 
 """Typed handlers for the `users` tag: implement `UsersApi` in impl/ and mount `build_users_router(impl)`."""
 
-from __future__ import annotations
-
 from typing import Annotated, Literal, Protocol
 from uuid import UUID
 
@@ -123,6 +121,7 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
         methods=["GET"],
     )
     async def list_users_route(
+        principal: Annotated[Principal, Depends(list_users_guard)],
         response: Response,
         limit: Annotated[int, Query(ge=1, le=100, description="How many items a page holds at most.")] = 20,
         cursor: Annotated[
@@ -157,7 +156,6 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
                 description="Only users whose name or email contains this text (case-insensitive).",
             ),
         ] = None,
-        principal: Principal = Depends(list_users_guard),
     ) -> models.UserPage | Response:
         """List users. (GET /api/v1/users)"""
         return unwrap(
@@ -225,6 +223,7 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
     )
     async def create_user_route(
         body: Annotated[models.UserCreate, Body()],
+        principal: Annotated[Principal, Depends(create_user_guard)],
         response: Response,
         idempotency_key: Annotated[
             str | None,
@@ -236,7 +235,6 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
                 description="A unique key (e.g. a UUID) for this creation. Retries with the same key and body replay the first answer.",
             ),
         ] = None,
-        principal: Principal = Depends(create_user_guard),
     ) -> models.User | Response:
         """Create a user. (POST /api/v1/users)"""
         return unwrap(await create_user(idempotency_key=idempotency_key, body=body, principal=principal), response)
@@ -287,6 +285,7 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
     )
     async def get_user_route(
         user_id: Annotated[UUID, Path(description="The user's id.")],
+        principal: Annotated[Principal, Depends(get_user_guard)],
         response: Response,
         if_none_match: Annotated[
             str | None,
@@ -304,7 +303,6 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
                 description="An HTTP-date; ignored when `If-None-Match` is present or the date is not valid.",
             ),
         ] = None,
-        principal: Principal = Depends(get_user_guard),
     ) -> models.User | Response:
         """Get a user. (GET /api/v1/users/{user_id})"""
         return unwrap(
@@ -359,6 +357,7 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
     )
     async def head_user_route(
         user_id: Annotated[UUID, Path(description="The user's id.")],
+        principal: Annotated[Principal, Depends(head_user_guard)],
         if_none_match: Annotated[
             str | None,
             Header(
@@ -375,7 +374,6 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
                 description="An HTTP-date; ignored when `If-None-Match` is present or the date is not valid.",
             ),
         ] = None,
-        principal: Principal = Depends(head_user_guard),
     ) -> Response:
         """Get a user's headers. (HEAD /api/v1/users/{user_id})"""
         return empty_response(
@@ -444,6 +442,7 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
     async def replace_user_route(
         user_id: Annotated[UUID, Path(description="The user's id.")],
         body: Annotated[models.UserReplace, Body()],
+        principal: Annotated[Principal, Depends(replace_user_guard)],
         response: Response,
         if_match: Annotated[
             str | None,
@@ -453,7 +452,6 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
                 description="The ETag (or `*`) the change is based on; a stale one gives 412 and changes nothing.",
             ),
         ] = None,
-        principal: Principal = Depends(replace_user_guard),
     ) -> models.User | Response:
         """Replace a user. (PUT /api/v1/users/{user_id})"""
         return unwrap(await replace_user(user_id=user_id, if_match=if_match, body=body, principal=principal), response)
@@ -517,6 +515,7 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
     async def update_user_route(
         user_id: Annotated[UUID, Path(description="The user's id.")],
         body: Annotated[models.UserPatch, Body()],
+        principal: Annotated[Principal, Depends(update_user_guard)],
         response: Response,
         if_match: Annotated[
             str | None,
@@ -526,7 +525,6 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
                 description="The ETag (or `*`) the change is based on; a stale one gives 412 and changes nothing.",
             ),
         ] = None,
-        principal: Principal = Depends(update_user_guard),
     ) -> models.User | Response:
         """Change some of a user's fields. (PATCH /api/v1/users/{user_id})"""
         return unwrap(await update_user(user_id=user_id, if_match=if_match, body=body, principal=principal), response)
@@ -580,6 +578,7 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
     )
     async def delete_user_route(
         user_id: Annotated[UUID, Path(description="The user's id.")],
+        principal: Annotated[Principal, Depends(delete_user_guard)],
         if_match: Annotated[
             str | None,
             Header(
@@ -588,7 +587,6 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
                 description="The ETag (or `*`) the change is based on; a stale one gives 412 and changes nothing.",
             ),
         ] = None,
-        principal: Principal = Depends(delete_user_guard),
     ) -> Response:
         """Delete a user. (DELETE /api/v1/users/{user_id})"""
         return empty_response(await delete_user(user_id=user_id, if_match=if_match, principal=principal), 204)
@@ -632,7 +630,8 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
         methods=["OPTIONS"],
     )
     async def options_user_route(
-        user_id: Annotated[UUID, Path(description="The user's id.")], principal: Principal = Depends(options_user_guard)
+        user_id: Annotated[UUID, Path(description="The user's id.")],
+        principal: Annotated[Principal, Depends(options_user_guard)],
     ) -> Response:
         """Methods allowed on a user. (OPTIONS /api/v1/users/{user_id})"""
         return empty_response(await options_user(user_id=user_id, principal=principal), 204)

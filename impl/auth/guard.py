@@ -35,7 +35,8 @@ def bearer_token(request: Request) -> str | None:
     if header is None:
         return None
     scheme, _, token = header.partition(" ")
-    return token.strip() or None if scheme.lower() == "bearer" else ""
+    # Another scheme (Basic, ...) carries no Bearer credentials: answered like none (RFC 6750 §3.1, no error code).
+    return (token.strip() or None) if scheme.lower() == "bearer" else None
 
 
 class AccessGuard:

@@ -169,14 +169,17 @@ class AuthService:
 
     def _token_pair(self, account: Account, *, session_id: str, refresh_token_id: str) -> models.TokenPair:
         subject = str(account.id)
-        access, _ = self._tokens.issue(token_type="access", subject=subject, family_id=session_id, role=account.role)
+        access, _ = self._tokens.issue(token_type="access", subject=subject, family_id=session_id, role=account.role)  # nosec B106 - a token kind
         refresh, _ = self._tokens.issue(
-            token_type="refresh", subject=subject, family_id=session_id, token_id=refresh_token_id
+            token_type="refresh",
+            subject=subject,
+            family_id=session_id,
+            token_id=refresh_token_id,  # nosec B106 - a token kind
         )
         return models.TokenPair(
             access_token=access,
             refresh_token=refresh,
-            token_type="Bearer",
+            token_type="Bearer",  # nosec B106 - a token kind
             expires_in=self._tokens.access_ttl_seconds,
             refresh_expires_in=self._tokens.refresh_ttl_seconds,
         )

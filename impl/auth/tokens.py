@@ -102,7 +102,7 @@ class TokenService:
         role: str | None = None,
         token_id: str | None = None,
     ) -> tuple[str, TokenClaims]:
-        if token_type == "access" and not role:
+        if token_type == "access" and not role:  # nosec B105 - a token kind
             raise ValueError("an access token carries the subject's role")
         now = int(self._clock())
         claims = TokenClaims(
@@ -110,7 +110,7 @@ class TokenService:
             token_id=token_id or secrets.token_urlsafe(24),
             token_type=token_type,
             family_id=family_id,
-            role=role if token_type == "access" else None,
+            role=role if token_type == "access" else None,  # nosec B105 - a token kind
             issued_at=now,
             expires_at=now + self._ttl[token_type],
         )

@@ -261,5 +261,6 @@ def test_a_secured_operation_gets_the_guard_and_hands_the_principal_to_the_handl
     code = render_tag("stock-levels", [op for op in operations if op.tag == "stock-levels"])
     assert "def build_stock_levels_router(impl: StockLevelsApi, guard: Guard)" in code
     assert "guard.authorize(operation_id='getStock', roles=frozenset(['admin'])" in code
-    assert "principal: Principal = Depends(get_stock_guard)" in code
+    assert "principal: Annotated[Principal, Depends(get_stock_guard)]" in code
+    assert "from __future__ import annotations" not in code  # the local guard must resolve at definition time
     assert "principal=principal" in code

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from tests.conftest import ADMIN_EMAIL, bearer, sign_in
 
 USERS = "/api/v1/users"
-PASSWORD = "a long enough passphrase for tests"  # noqa: S105  # nosec B105
+PASSWORD = "a long enough passphrase for tests"  # nosec B105
 
 
 def create(api: TestClient, email: str, role: str = "user") -> dict[str, Any]:
