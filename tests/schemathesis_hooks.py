@@ -19,11 +19,12 @@ Which identity calls what, so the fuzzer cannot destroy its own credentials and 
   the admin's email, demote or deactivate it once it has created a second admin, or delete a member the run uses.
   The last-admin rule (409) is specified and tested in tests/impl/users/, not here.
 
-Reach. A fuzzer never guesses a real password or refresh token, so ``login``, ``issueToken``, ``refreshTokens`` and
-``changePassword`` would only ever answer 401/403. For every third *positive* case of those operations the hooks put
-real values in the body (the admin's credentials, a fresh refresh token, the member's current password as both
-current and new password: a valid change that keeps it). Every other case, and every negative one, is sent exactly as
-generated, so wrong credentials and malformed bodies are still checked. (Spec `links` from login's 200 to
+Reach. A fuzzer never guesses a real password, refresh token or ETag, so ``login``, ``issueToken``, ``refreshTokens``
+and ``changePassword`` would only ever answer 401/403, and conditional user writes (``If-Match``) mostly 412. For
+every third *positive* case of those operations the hooks put real values in (the admin's credentials, a fresh
+refresh token, the member's current password as both current and new password: a valid change that keeps it, the
+target user's current ETag read just before). Every other case, and every negative one, is sent exactly as
+generated, so wrong credentials, stale ETags and malformed requests are still checked. (Spec `links` from login's 200 to
 refreshTokens, `$response.body#/refresh_token`, would let the stateful phase do the refresh part itself.)
 
 Idempotency-Key. The key means "this is the same request as before": the service must answer a reused key with a
@@ -124,7 +125,8 @@ class _Run:
 
     def new_user(self, purpose: str) -> _Account:
         """A fresh ordinary user, created by the admin; its password passes the rules (random, long)."""
-        account = _Account(email=f"fuzz-{purpose}-{uuid.uuid4().hex[:12]}@example.com", password=secrets.token_urlsafe(24))
+        email = f"fuzz-{purpose}-{uuid.uuid4().hex[:12]}@example.com"
+        account = _Account(email=email, password=secrets.token_urlsafe(24))
         body = {"email": account.email, "name": f"Fuzz {purpose}", "role": "user", "password": account.password}
         created = _expect(
             self.service.request("POST", "/api/v1/users", token=self.access_token(self.admin), json=body),
@@ -190,8 +192,10 @@ def _bearer(case: Any, token: str) -> None:
     case.headers["Authorization"] = f"Bearer {token}"
 
 
-@schemathesis.auth(refresh_interval=_TOKEN_REFRESH_SECONDS, retry_on=[]).apply_to(_declares_security).skip_for(
-    operation_id=_OWN_IDENTITY
+@(
+    schemathesis.auth(refresh_interval=_TOKEN_REFRESH_SECONDS, retry_on=[])
+    .apply_to(_declares_security)
+    .skip_for(operation_id=_OWN_IDENTITY)
 )
 class AdminAuth:
     """The admin's access token, for every secured operation but those in ``_OWN_IDENTITY``."""
@@ -263,14 +267,28 @@ def _substitute_secrets(run: _Run, operation_id: str, case: Any) -> None:
         case.body = {"current_password": member.password, "new_password": member.password}
 
 
-def _redirect_from_protected(run: _Run, case: Any) -> None:
-    raw = (case.path_parameters or {}).get("user_id")
+def _target(case: Any) -> uuid.UUID | None:
     try:
-        target = uuid.UUID(str(raw))
+        return uuid.UUID(str((case.path_parameters or {}).get("user_id")))
     except ValueError:
-        return
-    if target in run.protected_ids():
+        return None
+
+
+def _redirect_from_protected(run: _Run, case: Any) -> None:
+    target = _target(case)
+    if target is not None and target in run.protected_ids():
         case.path_parameters["user_id"] = str(run.new_user("target").id)
+
+
+def _current_etag(run: _Run, operation_id: str, case: Any) -> None:
+    """Every Nth positive conditional write gets the target's real ETag; the others keep the generated one (412)."""
+    headers = case.headers or {}
+    target = _target(case)
+    if target is None or "If-Match" not in headers or not _is_positive(case) or not run.takes_turn(operation_id):
+        return
+    response = run.service.request("GET", f"/api/v1/users/{target}", token=run.access_token(run.admin))
+    if response.status_code == 200 and response.headers.get("ETag"):
+        headers["If-Match"] = response.headers["ETag"]
 
 
 @schemathesis.hook
@@ -280,7 +298,9 @@ def before_call(context: Any, case: Any, **kwargs: Any) -> None:
     if operation_id in {"login", "issueToken", "refreshTokens", "changePassword"}:
         _substitute_secrets(_run_for(case.operation), operation_id, case)
     elif operation_id in _USER_WRITES:
-        _redirect_from_protected(_run_for(case.operation), case)
+        run = _run_for(case.operation)
+        _redirect_from_protected(run, case)
+        _current_etag(run, operation_id, case)
 
 
 @schemathesis.hook

@@ -6,7 +6,6 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-import argon2
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -156,7 +155,9 @@ def test_the_token_endpoint_takes_only_the_password_grant(anon: TestClient, memb
     assert pointers(response) == {"#/grant_type"}
 
 
-def test_a_weaker_hash_is_upgraded_at_sign_in(anon: TestClient, member: Member, database_url: str) -> None:
+def test_a_weaker_hash_is_upgraded_at_sign_in(
+    anon: TestClient, member: Member, database_url: str, auth_settings: Settings
+) -> None:
     weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
     weak_hash = asyncio.run(weak.hash(member.password))
     assert weak.needs_rehash(weak_hash) is False  # the premise: made with exactly those parameters
@@ -165,8 +166,12 @@ def test_a_weaker_hash_is_upgraded_at_sign_in(anon: TestClient, member: Member, 
     assert login(anon, member.email).status_code == 200
 
     upgraded = stored_hash(database_url, member.email)
-    default = argon2.PasswordHasher()
-    parameters = f"m={default.memory_cost},t={default.time_cost},p={default.parallelism}"
+    # The service's configured profile (tests run at OWASP's floor; production at argon2-cffi's RFC 9106 default).
+    configured = auth_settings
+    parameters = (
+        f"m={configured.password_hash_memory_kib},t={configured.password_hash_iterations},"
+        f"p={configured.password_hash_parallelism}"
+    )
     assert upgraded.startswith(f"$argon2id$v=19${parameters}$")
     assert upgraded != weak_hash
     assert login(anon, member.email).status_code == 200
