@@ -49,9 +49,10 @@ def make_account(client: TestClient, admin_token: str, *, role: str = "user") ->
 
 
 @pytest.fixture(scope="module")
-def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    """One SQLite app per module: starting an app costs seconds, and every test makes its own accounts anyway."""
-    app = create_app(test_settings(tmp_path_factory.mktemp("owasp") / "data"))
+def api(module_database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    """One app per module and database (SQLite, PostgreSQL): starting an app costs a second or two, and every test
+    makes its own accounts anyway."""
+    app = create_app(test_settings(tmp_path_factory.mktemp("owasp") / "data", database_url=module_database_url))
     with TestClient(app, raise_server_exceptions=False) as client:
         yield client
 
