@@ -301,7 +301,15 @@ class SpecReader:
         rate_limit = self.rate_limit(raw, where)
         parameter_names = {p.name for p in parameters if p.location == "path"}
         # Every status the guard can answer must be in the contract.
-        needed = {401: roles, 403: set(self.known_roles) - set(roles) if roles else (), 429: rate_limit}
+        policy = self.spec.get("x-rate-limit-policies", {}).get(rate_limit or "", {})
+        refuses_without_store = bool(rate_limit) and policy.get("on_store_failure", "refuse") != "allow"
+        needed = {
+            401: roles,
+            403: set(self.known_roles) - set(roles) if roles else (),
+            429: rate_limit,
+            # The token blacklist and a fail-closed rate-limit store answer 503 when they are unreachable.
+            503: roles or refuses_without_store,
+        }
         if self_only:
             if OWNER_PARAMETER not in parameter_names:
                 raise SpecError(f"{where}: `x-self-only` needs the path parameter {OWNER_PARAMETER!r}")

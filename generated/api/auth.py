@@ -126,7 +126,7 @@ def build_auth_router(impl: AuthApi, guard: Guard) -> APIRouter:
                 "model": models.Problem,
             },
             503: {
-                "description": "A dependency (the database or the cache) is unreachable; retry after the given delay.",
+                "description": "A dependency (the database, the cache, the token blacklist or the rate-limit store) is unreachable; retry after the given delay.",
                 "model": models.Problem,
             },
         },
@@ -173,7 +173,7 @@ def build_auth_router(impl: AuthApi, guard: Guard) -> APIRouter:
                 "model": models.Problem,
             },
             503: {
-                "description": "A dependency (the database or the cache) is unreachable; retry after the given delay.",
+                "description": "A dependency (the database, the cache, the token blacklist or the rate-limit store) is unreachable; retry after the given delay.",
                 "model": models.Problem,
             },
         },
@@ -217,7 +217,7 @@ def build_auth_router(impl: AuthApi, guard: Guard) -> APIRouter:
                 "model": models.Problem,
             },
             503: {
-                "description": "A dependency (the database or the cache) is unreachable; retry after the given delay.",
+                "description": "A dependency (the database, the cache, the token blacklist or the rate-limit store) is unreachable; retry after the given delay.",
                 "model": models.Problem,
             },
         },
@@ -277,7 +277,7 @@ def build_auth_router(impl: AuthApi, guard: Guard) -> APIRouter:
                 "model": models.Problem,
             },
             503: {
-                "description": "A dependency (the database or the cache) is unreachable; retry after the given delay.",
+                "description": "A dependency (the database, the cache, the token blacklist or the rate-limit store) is unreachable; retry after the given delay.",
                 "model": models.Problem,
             },
         },
@@ -335,7 +335,7 @@ def build_auth_router(impl: AuthApi, guard: Guard) -> APIRouter:
                 "model": models.Problem,
             },
             503: {
-                "description": "A dependency (the database or the cache) is unreachable; retry after the given delay.",
+                "description": "A dependency (the database, the cache, the token blacklist or the rate-limit store) is unreachable; retry after the given delay.",
                 "model": models.Problem,
             },
         },
@@ -381,7 +381,7 @@ def build_auth_router(impl: AuthApi, guard: Guard) -> APIRouter:
                 "model": models.Problem,
             },
             503: {
-                "description": "A dependency (the database or the cache) is unreachable; retry after the given delay.",
+                "description": "A dependency (the database, the cache, the token blacklist or the rate-limit store) is unreachable; retry after the given delay.",
                 "model": models.Problem,
             },
         },
@@ -424,7 +424,7 @@ def build_auth_router(impl: AuthApi, guard: Guard) -> APIRouter:
                 "model": models.Problem,
             },
             503: {
-                "description": "A dependency (the database or the cache) is unreachable; retry after the given delay.",
+                "description": "A dependency (the database, the cache, the token blacklist or the rate-limit store) is unreachable; retry after the given delay.",
                 "model": models.Problem,
             },
         },
@@ -470,7 +470,7 @@ def build_auth_router(impl: AuthApi, guard: Guard) -> APIRouter:
                 "model": models.Problem,
             },
             503: {
-                "description": "A dependency (the database or the cache) is unreachable; retry after the given delay.",
+                "description": "A dependency (the database, the cache, the token blacklist or the rate-limit store) is unreachable; retry after the given delay.",
                 "model": models.Problem,
             },
         },

@@ -110,7 +110,7 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
                 "model": models.Problem,
             },
             503: {
-                "description": "A dependency (the database or the cache) is unreachable; retry after the given delay.",
+                "description": "A dependency (the database, the cache, the token blacklist or the rate-limit store) is unreachable; retry after the given delay.",
                 "model": models.Problem,
             },
         },
@@ -211,7 +211,7 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
                 "model": models.Problem,
             },
             503: {
-                "description": "A dependency (the database or the cache) is unreachable; retry after the given delay.",
+                "description": "A dependency (the database, the cache, the token blacklist or the rate-limit store) is unreachable; retry after the given delay.",
                 "model": models.Problem,
             },
         },
@@ -257,7 +257,6 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
                 "description": "No valid access token: none was sent, or it is malformed, expired, revoked, signed with an unknown key or algorithm, or is a refresh token.",
                 "model": models.Problem,
             },
-            403: {"description": "Your role may not do this.", "model": models.Problem},
             404: {"description": "No user has this id.", "model": models.Problem},
             413: {"description": "The request body is larger than the service accepts.", "model": models.Problem},
             422: {
@@ -273,7 +272,7 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
                 "model": models.Problem,
             },
             503: {
-                "description": "A dependency (the database or the cache) is unreachable; retry after the given delay.",
+                "description": "A dependency (the database, the cache, the token blacklist or the rate-limit store) is unreachable; retry after the given delay.",
                 "model": models.Problem,
             },
         },
@@ -330,7 +329,6 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
                 "description": "No valid access token: none was sent, or it is malformed, expired, revoked, signed with an unknown key or algorithm, or is a refresh token.",
                 "model": models.Problem,
             },
-            403: {"description": "Your role may not do this.", "model": models.Problem},
             404: {"description": "No user has this id.", "model": models.Problem},
             413: {"description": "The request body is larger than the service accepts.", "model": models.Problem},
             422: {
@@ -346,7 +344,7 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
                 "model": models.Problem,
             },
             503: {
-                "description": "A dependency (the database or the cache) is unreachable; retry after the given delay.",
+                "description": "A dependency (the database, the cache, the token blacklist or the rate-limit store) is unreachable; retry after the given delay.",
                 "model": models.Problem,
             },
         },
@@ -429,7 +427,7 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
                 "model": models.Problem,
             },
             503: {
-                "description": "A dependency (the database or the cache) is unreachable; retry after the given delay.",
+                "description": "A dependency (the database, the cache, the token blacklist or the rate-limit store) is unreachable; retry after the given delay.",
                 "model": models.Problem,
             },
         },
@@ -502,7 +500,7 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
                 "model": models.Problem,
             },
             503: {
-                "description": "A dependency (the database or the cache) is unreachable; retry after the given delay.",
+                "description": "A dependency (the database, the cache, the token blacklist or the rate-limit store) is unreachable; retry after the given delay.",
                 "model": models.Problem,
             },
         },
@@ -567,7 +565,7 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
                 "model": models.Problem,
             },
             503: {
-                "description": "A dependency (the database or the cache) is unreachable; retry after the given delay.",
+                "description": "A dependency (the database, the cache, the token blacklist or the rate-limit store) is unreachable; retry after the given delay.",
                 "model": models.Problem,
             },
         },
@@ -608,7 +606,6 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
                 "description": "No valid access token: none was sent, or it is malformed, expired, revoked, signed with an unknown key or algorithm, or is a refresh token.",
                 "model": models.Problem,
             },
-            403: {"description": "Your role may not do this.", "model": models.Problem},
             404: {"description": "No user has this id.", "model": models.Problem},
             413: {"description": "The request body is larger than the service accepts.", "model": models.Problem},
             422: {
@@ -621,6 +618,10 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
             },
             500: {
                 "description": "An unexpected error. The body never contains internals; quote the request ID when reporting it.",
+                "model": models.Problem,
+            },
+            503: {
+                "description": "A dependency (the database, the cache, the token blacklist or the rate-limit store) is unreachable; retry after the given delay.",
                 "model": models.Problem,
             },
         },

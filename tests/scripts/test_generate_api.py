@@ -223,7 +223,7 @@ def _secured_spec(change: dict[str, Any]) -> dict[str, Any]:
     spec["components"].setdefault("schemas", {})["Role"] = {"type": "string", "enum": ["admin", "user"]}
     spec["x-rate-limit-policies"] = {"general": {"limit": 1, "window_seconds": 1}}
     responses = spec["paths"]["/stock"]["get"]["responses"]
-    for status in ("401", "403", "404", "429"):
+    for status in ("401", "403", "404", "429", "503"):
         responses.setdefault(status, {"description": status})
     return spec
 
@@ -246,7 +246,9 @@ def test_access_rules_must_be_complete_and_known(change: dict[str, Any], message
         SpecReader(_secured_spec(change)).operations()
 
 
-@pytest.mark.parametrize(("status", "change"), [("401", {}), ("403", {}), ("429", {"x-rate-limit": "general"})])
+@pytest.mark.parametrize(
+    ("status", "change"), [("401", {}), ("403", {}), ("429", {"x-rate-limit": "general"}), ("503", {})]
+)
 def test_every_status_the_guard_can_answer_must_be_declared(status: str, change: dict[str, Any]) -> None:
     spec = _secured_spec(change)
     del spec["paths"]["/stock"]["get"]["responses"][status]
