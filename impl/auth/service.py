@@ -21,7 +21,7 @@ from impl.auth.sessions import AuthSessions
 from impl.auth.signing_keys import SigningKeys
 from impl.auth.token_blacklist import TokenBlacklist
 from impl.auth.tokens import InvalidTokenError, TokenService
-from impl.platform.problems import InvalidRequestError
+from impl.platform.problems import InvalidRequestError, refuse_explicit_nulls, require_members
 
 ACCEPTED = models.RegistrationAccepted(
     status="accepted", detail="If this email can be registered, the account now exists; sign in to continue."
@@ -101,13 +101,8 @@ class AuthService:
         return user
 
     async def update_me(self, *, principal: Principal, body: models.ProfilePatch) -> models.User:
-        members = body.model_fields_set
-        nulls = sorted(name for name in members if getattr(body, name) is None)
-        if nulls:
-            raise InvalidRequestError(
-                "No field of your profile can be removed; null is not a valid value.",
-                errors=[{"detail": "Input should not be null", "pointer": f"#/{name}"} for name in nulls],
-            )
+        require_members(body, fields="email, name")
+        refuse_explicit_nulls(body, what="your profile")
         account = await self._signed_in_account(principal)
         if body.email is not None and body.email.lower() != account.email:
             if body.current_password is None:

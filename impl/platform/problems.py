@@ -16,6 +16,7 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import iter_route_contexts
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
@@ -34,7 +35,8 @@ class ProblemResponse(Response):
 
 def instance_of(path: str) -> str:
     """The request path as a URI reference: percent-encoded, as RFC 9457's ``instance`` member requires."""
-    return quote(path, safe="/:@!$&'()*+,;=-._~%")
+    # The path is already percent-decoded, so a literal '%' in it is encoded again (as %25), never left bare.
+    return quote(path, safe="/:@!$&'()*+,;=-._~")
 
 
 def problem(
@@ -84,6 +86,26 @@ class InvalidRequestError(ProblemError):
 
     def __init__(self, detail: str, *, errors: list[dict[str, str]]) -> None:
         super().__init__(detail, extensions={"errors": errors})
+
+
+def refuse_explicit_nulls(body: BaseModel, *, what: str) -> None:
+    """422 for members sent as JSON null. The generated models type optional members as ``X | None`` (absent),
+    but the spec allows null for none of them: "may be omitted" is not "may be null"."""
+    nulls = sorted(name for name in body.model_fields_set if getattr(body, name) is None)
+    if nulls:
+        raise InvalidRequestError(
+            f"No field of {what} can be null; omit a member instead.",
+            errors=[{"detail": "Input should not be null", "pointer": f"#/{name}"} for name in nulls],
+        )
+
+
+def require_members(body: BaseModel, *, fields: str) -> None:
+    """422 for an empty merge patch (`minProperties: 1`): a patch must change something."""
+    if not body.model_fields_set:
+        raise InvalidRequestError(
+            "A merge patch needs at least one member.",
+            errors=[{"detail": f"Send at least one of {fields}.", "pointer": "#"}],
+        )
 
 
 def _validation_errors(errors: Sequence[Any]) -> list[dict[str, str]]:

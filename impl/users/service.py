@@ -20,8 +20,8 @@ from impl.platform.conditional import http_date, if_match_fails, none_match, not
 from impl.platform.db.base import utc_now
 from impl.platform.db.engine import Sessions
 from impl.platform.idempotency import IdempotencyStore, fingerprint
+from impl.platform.problems import refuse_explicit_nulls, require_members
 from impl.users.errors import (
-    InvalidRequestError,
     LastAdminError,
     PreconditionFailedError,
     RoleChangeForbiddenError,
@@ -206,6 +206,7 @@ class UsersService:
     async def create_user(
         self, *, idempotency_key: str | None, body: models.UserCreate, principal: Principal
     ) -> Reply[models.User]:
+        refuse_explicit_nulls(body, what="a user")
         password_hash = None
         if body.password is not None:
             password_hash = await self._passwords.hash_new_password(
@@ -252,6 +253,7 @@ class UsersService:
     async def replace_user(
         self, *, user_id: uuid.UUID, if_match: str | None, body: models.UserReplace, principal: Principal
     ) -> Reply[models.User]:
+        refuse_explicit_nulls(body, what="a user")
         values: dict[str, Any] = {"email": body.email, "name": body.name, "active": body.active}
         if body.role is not None:
             values["role"] = body.role
@@ -260,18 +262,9 @@ class UsersService:
     async def update_user(
         self, *, user_id: uuid.UUID, if_match: str | None, body: models.UserPatch, principal: Principal
     ) -> Reply[models.User]:
+        require_members(body, fields="email, name, active, role")
+        refuse_explicit_nulls(body, what="a user")
         members = {name: getattr(body, name) for name in body.model_fields_set}
-        if not members:
-            raise InvalidRequestError(
-                "A merge patch needs at least one member.",
-                errors=[{"detail": "Send at least one of email, name, active.", "pointer": "#"}],
-            )
-        nulls = sorted(name for name, value in members.items() if value is None)
-        if nulls:
-            raise InvalidRequestError(
-                "No field of a user can be removed; null is not a valid value.",
-                errors=[{"detail": "Input should not be null", "pointer": f"#/{name}"} for name in nulls],
-            )
         return await self._change(user_id, if_match, members, principal)
 
     async def delete_user(self, *, user_id: uuid.UUID, if_match: str | None, principal: Principal) -> None:

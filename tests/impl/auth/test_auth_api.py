@@ -243,6 +243,13 @@ def test_null_is_no_profile(anon: TestClient, member: Member) -> None:
     assert pointers(named_null) == {"#/name"}
 
 
+def test_an_empty_profile_patch_is_422(anon: TestClient, member: Member) -> None:
+    headers = {**bearer(tokens(anon, member.email)["access_token"]), **MERGE_PATCH}
+    response = anon.patch(f"{AUTH}/me", json={}, headers=headers)
+    assert response.status_code == 422  # the spec's minProperties: 1
+    assert pointers(response) == {"#"}
+
+
 def test_a_taken_email_is_409(anon: TestClient, member: Member) -> None:
     headers = {**bearer(tokens(anon, member.email)["access_token"]), **MERGE_PATCH}
     response = anon.patch(f"{AUTH}/me", json={"email": ADMIN_EMAIL, "current_password": PASSWORD}, headers=headers)

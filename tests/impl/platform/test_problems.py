@@ -71,6 +71,12 @@ def test_unknown_path_is_404(client: TestClient) -> None:
     assert body["title"] == "Not Found"
 
 
+def test_instance_is_a_valid_uri_reference_even_for_percent_encoded_paths(client: TestClient) -> None:
+    body = client.get("/no%25where%22").json()
+    # The decoded path "/no%where\"" is encoded again: no bare '%', no quote.
+    assert body["instance"] == "/no%25where%22"
+
+
 def test_wrong_method_is_405_with_every_allowed_method(client: TestClient) -> None:
     # GET and HEAD on /health are two operations (two routes); Allow must name both.
     response = client.delete("/health")

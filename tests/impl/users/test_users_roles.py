@@ -77,3 +77,15 @@ def test_the_last_active_admin_cannot_be_demoted_deactivated_or_deleted(api: Tes
     # With a second admin, the first may step down.
     create(api, "second-admin@example.com", role="admin")
     assert api.patch(url, json={"role": "user"}, headers=merge).status_code == 200
+
+
+def test_optional_members_may_be_omitted_but_never_null(api: TestClient) -> None:
+    user = create(api, "nulls@example.com")
+    url = f"{USERS}/{user['id']}"
+    replaced = api.put(url, json={"email": user["email"], "name": "N", "active": True, "role": None})
+    created = api.post(USERS, json={"email": "other-nulls@example.com", "name": "N", "password": None})
+
+    assert (replaced.status_code, created.status_code) == (422, 422)
+    assert [e["pointer"] for e in replaced.json()["errors"]] == ["#/role"]
+    assert [e["pointer"] for e in created.json()["errors"]] == ["#/password"]
+    assert api.get(url).json()["name"] == "Someone"
