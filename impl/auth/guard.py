@@ -15,6 +15,7 @@ from starlette.requests import Request
 
 from generated.api._support import Principal
 from impl.auth.errors import ForbiddenError, NotYoursError, UnauthorizedError
+from impl.auth.sessions import session_key
 from impl.auth.token_blacklist import TokenBlacklist
 from impl.auth.tokens import InvalidTokenError, TokenService
 from impl.platform.middleware.rate_limit_headers import RATE_LIMIT_STATE
@@ -60,7 +61,9 @@ class AccessGuard:
         if claims.role is None:
             raise UnauthorizedError(token_sent=True)
         # Fails closed: an unreachable shared blacklist is a 503, never a revoked token let through.
-        if await self._blacklist.is_revoked(claims.token_id):
+        if await self._blacklist.is_revoked(claims.token_id) or await self._blacklist.is_revoked(
+            session_key(claims.family_id)
+        ):
             raise UnauthorizedError(token_sent=True)
         return Principal(
             subject=subject,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import time
 import uuid
 
 from generated import models
@@ -17,7 +18,7 @@ from impl.auth.errors import (
 from impl.auth.password_policy import PasswordPolicy, normalise
 from impl.auth.passwords import PasswordHasher
 from impl.auth.ports import Account, UserAccounts
-from impl.auth.sessions import AuthSessions
+from impl.auth.sessions import AuthSessions, session_key
 from impl.auth.signing_keys import SigningKeys
 from impl.auth.token_blacklist import TokenBlacklist
 from impl.auth.tokens import InvalidTokenError, TokenService
@@ -81,18 +82,18 @@ class AuthService:
         )
         if not rotated:
             # Already used (or revoked, or expired): whoever holds the family's tokens loses them all.
-            await self._sessions.revoke(session_id=claims.family_id)
+            await self._end_sessions([claims.family_id])
             raise InvalidRefreshTokenError
         account = await self._accounts.find(user_id)
         if account is None or not account.active:
-            await self._sessions.revoke(session_id=claims.family_id)
+            await self._end_sessions([claims.family_id])
             raise InvalidRefreshTokenError
         return self._token_pair(account, session_id=claims.family_id, refresh_token_id=next_token_id)
 
     # --- signed in ---------------------------------------------------------------------------------------------
     async def logout(self, *, principal: Principal) -> None:
         await self._blacklist.revoke(token_id=principal.token_id, expires_at=principal.expires_at)
-        await self._sessions.revoke(session_id=principal.family_id)
+        await self._end_sessions([principal.family_id])
 
     async def get_me(self, *, principal: Principal) -> models.User:
         user = await self._accounts.view(principal.subject)
@@ -126,7 +127,8 @@ class AuthService:
         password_hash = await self._hasher.hash(new_password)
         await self._accounts.set_password_hash(user_id=account.id, password_hash=password_hash)
         # Every other session ends: a thief holding an old refresh token cannot outlast the password change.
-        await self._sessions.revoke_all(user_id=account.id, except_session_id=principal.family_id)
+        ended = await self._sessions.revoke_all(user_id=account.id, except_session_id=principal.family_id)
+        await self._end_sessions(ended, already_revoked=True)
 
     # --- for other domains ---------------------------------------------------------------------------------------
     async def hash_new_password(self, password: str, *, email: str, name: str, pointer: str) -> str:
@@ -178,6 +180,15 @@ class AuthService:
             expires_in=self._tokens.access_ttl_seconds,
             refresh_expires_in=self._tokens.refresh_ttl_seconds,
         )
+
+    async def _end_sessions(self, session_ids: list[str], *, already_revoked: bool = False) -> None:
+        """End login sessions: their refresh token stops working, and so do their access tokens still in flight
+        (the guard refuses any token whose session is on the blacklist, until the last one would have expired)."""
+        expires_at = int(time.time()) + self._tokens.access_ttl_seconds + 60  # + clock-skew leeway
+        for session_id in session_ids:
+            if not already_revoked:
+                await self._sessions.revoke(session_id=session_id)
+            await self._blacklist.revoke(token_id=session_key(session_id), expires_at=expires_at)
 
     async def _signed_in_account(self, principal: Principal) -> Account:
         account = await self._accounts.find(principal.subject)

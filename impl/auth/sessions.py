@@ -5,11 +5,16 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import CursorResult, update
+from sqlalchemy import CursorResult, select, update
 
 from impl.auth.models import AuthSessionRecord
 from impl.platform.db.base import utc_now
 from impl.platform.db.engine import Sessions
+
+
+def session_key(session_id: str) -> str:
+    """A whole session's entry on the token blacklist, beside single tokens' ``jti``s (which never contain ':')."""
+    return f"session:{session_id}"
 
 
 class AuthSessions:
@@ -54,11 +59,18 @@ class AuthSessions:
     async def revoke(self, *, session_id: str) -> None:
         await self._revoke_where(AuthSessionRecord.id == session_id)
 
-    async def revoke_all(self, *, user_id: uuid.UUID, except_session_id: str | None = None) -> None:
-        if except_session_id is None:
-            await self._revoke_where(AuthSessionRecord.user_id == user_id)
-        else:
-            await self._revoke_where(AuthSessionRecord.user_id == user_id, AuthSessionRecord.id != except_session_id)
+    async def revoke_all(self, *, user_id: uuid.UUID, except_session_id: str | None = None) -> list[str]:
+        """Revoke the user's sessions (but one); the ids revoked, so their access tokens can be refused too."""
+        conditions = [AuthSessionRecord.user_id == user_id, AuthSessionRecord.revoked_at.is_(None)]
+        if except_session_id is not None:
+            conditions.append(AuthSessionRecord.id != except_session_id)
+        async with self._sessions.write.begin() as session:
+            ids = list(await session.scalars(select(AuthSessionRecord.id).where(*conditions)))
+            if ids:
+                await session.execute(
+                    update(AuthSessionRecord).where(AuthSessionRecord.id.in_(ids)).values(revoked_at=utc_now())
+                )
+        return ids
 
     async def _revoke_where(self, *conditions: object) -> None:
         now: datetime = utc_now()

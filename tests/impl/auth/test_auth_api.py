@@ -288,6 +288,9 @@ def test_a_password_change_ends_the_other_sessions(anon: TestClient, member: Mem
     assert login(anon, member.email).status_code == 401
     assert login(anon, member.email, NEW_PASSWORD).status_code == 200
     assert refresh(anon, other["refresh_token"]).status_code == 401
+    # The other session's access token ends now too, not when it would have expired.
+    assert me(anon, other["access_token"]).status_code == 401
+    assert me(anon, this["access_token"]).status_code == 200
     assert refresh(anon, this["refresh_token"]).status_code == 200
 
 

@@ -32,8 +32,10 @@ def test_a_reused_refresh_token_revokes_its_whole_family(anon: TestClient, membe
     reused = refresh(anon, first["refresh_token"])
     assert reused.status_code == 401
     assert reused.headers["www-authenticate"] == 'Bearer realm="charter", error="invalid_token"'
-    # Whoever holds the newest token (the thief or the owner) loses it too.
+    # Whoever holds the newest token (the thief or the owner) loses it too, and the session's access tokens with it.
     assert refresh(anon, second["refresh_token"]).status_code == 401
+    assert me(anon, second["access_token"]).status_code == 401
+    assert me(anon, first["access_token"]).status_code == 401
 
 
 def test_reuse_in_one_session_leaves_other_sessions_alone(anon: TestClient, member: Member) -> None:
