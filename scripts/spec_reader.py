@@ -1,0 +1,320 @@
+"""Read spec/openapi.yaml into typed :class:`Operation` values for the generator, refusing what it cannot type.
+
+Besides types, it reads each operation's access rules (`security`, `x-roles`, `x-self-only`) and rate-limit policy
+(`x-rate-limit`), deny by default: an operation with `security` but no roles, an unknown role or policy, or a status
+the guard can answer but the operation does not declare, is a :class:`SpecError`.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+HTTP_METHODS = ("get", "head", "post", "put", "patch", "delete", "options", "trace")
+JSON_MEDIA = re.compile(r"^application/([a-z0-9.+-]+\+)?json$")
+FORM_MEDIA = "application/x-www-form-urlencoded"
+# The path parameter a self-only role must own: the caller's own id.
+OWNER_PARAMETER = "user_id"
+NO_RATE_LIMIT = "none"
+
+
+class SpecError(Exception):
+    """The spec uses something the generator cannot turn into typed code; the message says what and where."""
+
+
+def snake_case(name: str) -> str:
+    name = re.sub(r"[^0-9A-Za-z]+", "_", name)
+    name = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name)
+    name = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", name)
+    result = name.strip("_").lower()
+    if not result or result[0].isdigit() or keyword.iskeyword(result):
+        result = f"{result}_"
+    return result
+
+
+def pascal_case(name: str) -> str:
+    return "".join(part[:1].upper() + part[1:] for part in re.split(r"[^0-9A-Za-z]+", name) if part)
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str  # as in the spec (path template name, query key, header name)
+    python_name: str
+    location: str  # path | query | header | cookie
+    annotation: str  # the Python type the handler receives
+    required: bool
+    default: str | None  # Python literal of the schema default, if any
+    constraints: dict[str, str]  # keyword arguments for fastapi.Path/Query/Header/Cookie
+    description: str | None
+
+
+@dataclass(frozen=True)
+class Operation:
+    operation_id: str
+    method: str
+    path: str
+    tag: str
+    summary: str | None
+    description: str | None
+    deprecated: bool
+    parameters: tuple[Parameter, ...]
+    body_annotation: str | None
+    body_required: bool
+    body_media_types: tuple[str, ...]
+    success_status: int
+    return_annotation: str  # "None" when the success response has no body
+    responses: dict[int, tuple[str, str | None]] = field(default_factory=dict)  # status -> (description, model)
+    body_is_form: bool = False
+    # Access control from `security`, `x-roles` and `x-self-only`; empty roles means a public operation.
+    roles: tuple[str, ...] = ()
+    self_only: tuple[str, ...] = ()
+    rate_limit: str | None = None  # the `x-rate-limit` policy, None for `none`
+
+    @property
+    def secured(self) -> bool:
+        return bool(self.roles)
+
+    @property
+    def python_name(self) -> str:
+        return snake_case(self.operation_id)
+
+
+class SpecReader:
+    """Turns the spec's operations into :class:`Operation` values, resolving ``$ref`` within the document."""
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        self.spec = spec
+        self.schemas: dict[str, Any] = spec.get("components", {}).get("schemas", {})
+        self.security_schemes: dict[str, Any] = spec.get("components", {}).get("securitySchemes", {})
+        self.known_roles: tuple[str, ...] = tuple(self.schemas.get("Role", {}).get("enum", ()))
+        self.rate_limit_policies: tuple[str, ...] = tuple(spec.get("x-rate-limit-policies", {}))
+
+    def access(self, raw: dict[str, Any], where: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The roles allowed and the self-only roles; deny by default: `security` without `x-roles` is an error."""
+        requirements = raw.get("security", self.spec.get("security", []))
+        secured = any(requirement for requirement in requirements)
+        roles, self_only = raw.get("x-roles"), raw.get("x-self-only", [])
+        if not secured:
+            if roles or self_only:
+                raise SpecError(f"{where}: `x-roles` on a public operation (`security: []`) would not be enforced")
+            return (), ()
+        for requirement in requirements:
+            for scheme in requirement:
+                if scheme not in self.security_schemes:
+                    raise SpecError(f"{where}: security scheme {scheme!r} is not in components.securitySchemes")
+        if not roles or not isinstance(roles, list):
+            raise SpecError(f"{where}: an operation with `security` must declare the roles allowed (`x-roles`)")
+        unknown = sorted(set(roles) - set(self.known_roles)) if self.known_roles else []
+        if unknown:
+            raise SpecError(
+                f"{where}: `x-roles` names unknown roles {unknown} (the Role schema has {self.known_roles})"
+            )
+        if not set(self_only) <= set(roles):
+            raise SpecError(f"{where}: `x-self-only` roles must also be in `x-roles`")
+        return tuple(sorted(roles)), tuple(sorted(self_only))
+
+    def rate_limit(self, raw: dict[str, Any], where: str) -> str | None:
+        policy = raw.get("x-rate-limit")
+        if policy is None:
+            raise SpecError(f"{where}: declare a rate-limit policy (`x-rate-limit`: one of the policies, or `none`)")
+        if policy == NO_RATE_LIMIT:
+            return None
+        if policy not in self.rate_limit_policies:
+            raise SpecError(f"{where}: `x-rate-limit` {policy!r} is not in x-rate-limit-policies")
+        return str(policy)
+
+    def resolve(self, node: Any) -> Any:
+        seen = 0
+        while isinstance(node, dict) and "$ref" in node:
+            ref = node["$ref"]
+            if not isinstance(ref, str) or not ref.startswith("#/"):
+                raise SpecError(f"only local references are supported, got {ref!r}")
+            target: Any = self.spec
+            for part in ref[2:].split("/"):
+                target = target[part.replace("~1", "/").replace("~0", "~")]
+            node = target
+            seen += 1
+            if seen > 32:
+                raise SpecError(f"reference cycle at {ref}")
+        return node
+
+    def model_name(self, ref: str, where: str) -> str:
+        prefix = "#/components/schemas/"
+        if not ref.startswith(prefix):
+            raise SpecError(f"{where}: schema reference {ref!r} must point into {prefix}")
+        name = ref[len(prefix) :]
+        if not re.fullmatch(r"[A-Z][A-Za-z0-9]*", name):
+            raise SpecError(f"{where}: component schema {name!r} must be PascalCase to map onto a model class")
+        return f"models.{name}"
+
+    def python_type(self, schema: dict[str, Any], where: str) -> str:
+        if "$ref" in schema:
+            return self.model_name(schema["$ref"], where)
+        if "enum" in schema:
+            return "Literal[" + ", ".join(repr(value) for value in schema["enum"]) + "]"
+        kind = schema.get("type")
+        nullable = False
+        if isinstance(kind, list):
+            nullable = "null" in kind
+            kinds = [k for k in kind if k != "null"]
+            if len(kinds) != 1:
+                raise SpecError(f"{where}: parameters must have a single non-null type, got {kind!r}")
+            kind = kinds[0]
+        fmt = schema.get("format")
+        scalar = {
+            ("string", "uuid"): "UUID",
+            ("string", "date-time"): "RFC3339DateTime",
+            ("string", "date"): "RFC3339Date",
+        }.get((str(kind), str(fmt)))
+        if scalar is None:
+            if kind == "array":
+                scalar = f"list[{self.python_type(schema.get('items', {}), where)}]"
+            else:
+                scalar = {"string": "str", "integer": "int", "number": "float", "boolean": "bool"}.get(str(kind), "")
+        if not scalar:
+            raise SpecError(f"{where}: unsupported parameter schema {schema!r}")
+        return f"{scalar} | None" if nullable else scalar
+
+    @staticmethod
+    def constraints(schema: dict[str, Any]) -> dict[str, str]:
+        mapping = {
+            "minLength": "min_length",
+            "maxLength": "max_length",
+            "pattern": "pattern",
+            "minimum": "ge",
+            "maximum": "le",
+            "exclusiveMinimum": "gt",
+            "exclusiveMaximum": "lt",
+        }
+        return {mapping[key]: repr(schema[key]) for key in mapping if key in schema}
+
+    def parameter(self, raw: dict[str, Any], where: str) -> Parameter:
+        param = self.resolve(raw)
+        name, location = param["name"], param["in"]
+        schema = param.get("schema")
+        if schema is None:
+            raise SpecError(f"{where}: parameter {name!r} needs a schema")
+        resolved = self.resolve(schema)
+        required = bool(param.get("required", location == "path"))
+        annotation = self.python_type(schema, f"{where} parameter {name!r}")
+        default = repr(resolved["default"]) if "default" in resolved else None
+        if not required and default is None and not annotation.endswith("| None"):
+            annotation = f"{annotation} | None"
+        constraints = self.constraints(resolved)
+        python_name = snake_case(name)
+        if location == "header" or python_name != name:
+            constraints["alias"] = repr(name)
+        description = param.get("description")
+        return Parameter(name, python_name, location, annotation, required, default, constraints, description)
+
+    def operations(self) -> list[Operation]:
+        found: list[Operation] = []
+        seen_ids: set[str] = set()
+        for path, item in sorted(self.spec.get("paths", {}).items()):
+            shared = item.get("parameters", [])
+            for method in HTTP_METHODS:
+                if method not in item:
+                    continue
+                raw = item[method]
+                where = f"{method.upper()} {path}"
+                operation_id = raw.get("operationId")
+                if not operation_id:
+                    raise SpecError(f"{where}: every operation needs an operationId")
+                if operation_id in seen_ids:
+                    raise SpecError(f"{where}: duplicate operationId {operation_id!r}")
+                seen_ids.add(operation_id)
+                tags = raw.get("tags", [])
+                if len(tags) != 1:
+                    raise SpecError(f"{where}: every operation needs exactly one tag, got {tags!r}")
+                found.append(self.operation(path, method, raw, shared, tags[0], where))
+        return found
+
+    def operation(
+        self, path: str, method: str, raw: dict[str, Any], shared: list[Any], tag: str, where: str
+    ) -> Operation:
+        by_key: dict[tuple[str, str], Parameter] = {}
+        for entry in [*shared, *raw.get("parameters", [])]:
+            parameter = self.parameter(entry, where)
+            by_key[(parameter.location, parameter.name)] = parameter
+        parameters = tuple(by_key.values())
+
+        body_annotation, body_required, body_media, body_is_form = None, False, (), False
+        if "requestBody" in raw:
+            body = self.resolve(raw["requestBody"])
+            media = tuple(sorted(body.get("content", {})))
+            body_is_form = media == (FORM_MEDIA,)
+            if not media or not (body_is_form or all(JSON_MEDIA.match(m) for m in media)):
+                raise SpecError(f"{where}: request bodies must be JSON or only {FORM_MEDIA}, got {list(media)}")
+            schemas = {repr(body["content"][m].get("schema")) for m in media}
+            if len(schemas) != 1:
+                raise SpecError(f"{where}: every request media type must share one schema")
+            body_annotation = self.python_type(body["content"][media[0]]["schema"], f"{where} request body")
+            body_required, body_media = bool(body.get("required", False)), media
+
+        responses: dict[int, tuple[str, str | None]] = {}
+        for code, response_raw in raw.get("responses", {}).items():
+            if not str(code).isdigit():
+                raise SpecError(f"{where}: declare explicit status codes, not {code!r}")
+            response = self.resolve(response_raw)
+            model = None
+            for media_type, content in sorted(response.get("content", {}).items()):
+                if "schema" in content and "$ref" in content["schema"]:
+                    model = self.model_name(content["schema"]["$ref"], f"{where} response {code} {media_type}")
+                    break
+            responses[int(code)] = (response.get("description", ""), model)
+        successes = sorted(code for code in responses if 200 <= code < 300)
+        if not successes:
+            raise SpecError(f"{where}: needs a 2xx response")
+        success = successes[0]
+        success_response = self.resolve(raw["responses"][str(success)])
+        success_content = success_response.get("content", {})
+        if method == "head" and success_content:
+            raise SpecError(f"{where}: a HEAD response has no body")
+        return_annotation = "None"
+        if success_content:
+            json_media = [m for m in sorted(success_content) if JSON_MEDIA.match(m)]
+            if not json_media or "schema" not in success_content[json_media[0]]:
+                raise SpecError(f"{where}: the {success} response needs a JSON schema")
+            return_annotation = self.python_type(success_content[json_media[0]]["schema"], f"{where} {success}")
+        roles, self_only = self.access(raw, where)
+        rate_limit = self.rate_limit(raw, where)
+        parameter_names = {p.name for p in parameters if p.location == "path"}
+        # Every status the guard can answer must be in the contract.
+        policy = self.spec.get("x-rate-limit-policies", {}).get(rate_limit or "", {})
+        refuses_without_store = bool(rate_limit) and policy.get("on_store_failure", "refuse") != "allow"
+        needed = {
+            401: roles,
+            403: set(self.known_roles) - set(roles) if roles else (),
+            429: rate_limit,
+            # The token blacklist and a fail-closed rate-limit store answer 503 when they are unreachable.
+            503: roles or refuses_without_store,
+        }
+        if self_only:
+            if OWNER_PARAMETER not in parameter_names:
+                raise SpecError(f"{where}: `x-self-only` needs the path parameter {OWNER_PARAMETER!r}")
+            needed[404] = self_only
+        for status, reason in needed.items():
+            if reason and status not in responses:
+                raise SpecError(f"{where}: the guard can answer {status}; declare it in `responses`")
+        return Operation(
+            operation_id=raw["operationId"],
+            method=method,
+            path=path,
+            tag=tag,
+            summary=raw.get("summary"),
+            description=raw.get("description"),
+            deprecated=bool(raw.get("deprecated", False)),
+            parameters=parameters,
+            body_annotation=body_annotation,
+            body_required=body_required,
+            body_media_types=body_media,
+            success_status=success,
+            return_annotation=return_annotation,
+            responses=responses,
+            body_is_form=body_is_form,
+            roles=roles,
+            self_only=self_only,
+            rate_limit=rate_limit,
+        )
