@@ -14,13 +14,14 @@ from typing import Any
 
 import pytest
 import schemathesis
+from fastapi.testclient import TestClient
 from schemathesis import Case
 from schemathesis.core.failures import FailureGroup
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from impl.app import create_app
 from impl.platform.data_dir import ensure_data_dir
-from tests.conftest import test_settings
+from tests.conftest import sign_in, test_settings
 
 # Built at collection, because Schemathesis parametrises the test from the schema then. (Its fixture-based loader
 # does not run under pytest 9.2.) The data directory is a throw-away one, created up front as the lifespan would.
@@ -81,3 +82,29 @@ def test_an_undeclared_status_code_fails_the_contract(real_app: ASGIApp) -> None
     message = _failure_of(_Tamper(real_app, status=418))
     assert "Undocumented status code" in message
     assert "Received: 418" in message
+
+
+class _LetAnonymousIn:
+    """Wraps the real app and signs every anonymous request in with a valid token: an API that ignores missing
+    credentials, exactly what Schemathesis' ``ignored_auth`` check must catch."""
+
+    def __init__(self, app: ASGIApp, token: str) -> None:
+        self.app, self.header = app, (b"authorization", f"Bearer {token}".encode())
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not any(name == b"authorization" for name, _ in scope["headers"]):
+            scope = {**scope, "headers": [*scope["headers"], self.header]}
+        await self.app(scope, receive, send)
+
+
+def test_an_operation_that_lets_anonymous_callers_in_fails_the_contract(tmp_path: Path) -> None:
+    from schemathesis.specs.openapi.checks import ignored_auth
+
+    app = create_app(test_settings(ensure_data_dir(tmp_path)))
+    with TestClient(app) as client:
+        token = sign_in(client)
+        tampered = schemathesis.openapi.from_asgi("/openapi.json", _LetAnonymousIn(app, token))
+        case = tampered["/api/v1/auth/me"]["GET"].Case(headers={"Authorization": f"Bearer {token}"})
+        with pytest.raises(FailureGroup) as failure:
+            case.call_and_validate(checks=[ignored_auth])
+    assert "API accepts requests without authentication" in str(failure.value)
