@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, cast
@@ -22,7 +23,7 @@ from impl.auth.signing_keys import SigningKeys
 from impl.auth.token_blacklist import create_token_blacklist
 from impl.auth.tokens import TokenService
 from impl.health.service import HealthService
-from impl.platform.cache import create_cache
+from impl.platform.cache import CacheUnavailableError, create_cache
 from impl.platform.cors import cors_options
 from impl.platform.data_dir import data_dir_check, ensure_data_dir
 from impl.platform.db.engine import create_engine, create_sessions
@@ -48,6 +49,7 @@ from impl.platform.settings import Settings
 from impl.users.accounts import UserAccounts
 from impl.users.service import UsersService
 
+logger = logging.getLogger("charter.app")
 DOCS_PAGES = (*sorted(path for path in DOCUMENTATION_PATHS if not path.startswith("/openapi")), DOCS_ASSETS)
 
 
@@ -148,9 +150,15 @@ def create_app(settings: Settings) -> FastAPI:
         # The dummy hash unknown accounts are checked against is made now, so the first one costs no more than later.
         await hasher.verify(password_hash=None, password="warm-up")  # noqa: S106  # nosec B106 - not a credential
         if settings.admin_email and settings.admin_password is not None:
-            app.state.admin_created = await auth.bootstrap_admin(
-                email=settings.admin_email, password=settings.admin_password.get_secret_value()
-            )
+            try:
+                app.state.admin_created = await auth.bootstrap_admin(
+                    email=settings.admin_email, password=settings.admin_password.get_secret_value()
+                )
+            except CacheUnavailableError:
+                # The admin is committed; only dropping its cached read failed. A Redis that is down must not keep
+                # the service from starting: /readyz reports it, and everything recovers when it is back.
+                app.state.admin_created = True
+                logger.warning("the first admin was created, but the cache could not be told (Redis unreachable)")
         try:
             yield
         finally:

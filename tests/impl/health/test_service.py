@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 from fastapi.testclient import TestClient
 
+from impl.app import create_app
 from impl.platform.settings import Settings
+from scripts.fuzz import free_port
+from tests.conftest import test_settings
 
 
 def test_health_reports_status_and_the_spec_version(client: TestClient) -> None:
@@ -82,3 +86,19 @@ def test_liveness_and_health_stay_200_when_readiness_fails(client: TestClient, s
     assert client.get("/readyz").status_code == 503
     assert client.get("/livez").status_code == 200
     assert client.get("/health").status_code == 200
+
+
+def test_readiness_checks_the_shared_stores_when_redis_is_configured(tmp_path: Path, redis_url: str) -> None:
+    up = create_app(test_settings(tmp_path / "up", redis_url=redis_url))
+    with TestClient(up) as client:
+        names = {check["name"] for check in client.get("/readyz").json()["checks"]}
+    assert {"rate_limit_store", "token_blacklist"} <= names
+
+    nobody_listens = f"redis://127.0.0.1:{free_port()}/0"
+    down = create_app(test_settings(tmp_path / "down", redis_url=nobody_listens, rate_limit_enabled=True))
+    with TestClient(down, raise_server_exceptions=False) as client:
+        response = client.get("/readyz")
+    assert response.status_code == 503
+    assert "retry-after" in response.headers
+    failing = {check["name"] for check in response.json()["checks"] if check["status"] == "down"}
+    assert failing == {"rate_limit_store", "token_blacklist"}
