@@ -32,6 +32,10 @@ DOCS_POLICY = (
 CACHE_CONTROL = b"cache-control"
 # A response to a request that carried credentials is someone's own data: no shared or browser cache may keep it.
 NO_STORE = (CACHE_CONTROL, b"no-store")
+# A personal answer that carries a validator: the client may keep it, but must revalidate (If-None-Match → 304)
+# before every use, and no shared cache may store it.
+REVALIDATE_PRIVATELY = (CACHE_CONTROL, b"private, no-cache")
+ETAG = b"etag"
 AUTHORIZATION = b"authorization"
 SERVER = b"server"
 
@@ -97,5 +101,5 @@ def secured(raw: Iterable[tuple[bytes, bytes]], extra: tuple[Header, ...], *, au
         present.add(lowered)
     headers.extend(header for header in extra if header[0] not in present)
     if authenticated and CACHE_CONTROL not in present:
-        headers.append(NO_STORE)
+        headers.append(REVALIDATE_PRIVATELY if ETAG in present else NO_STORE)
     return headers

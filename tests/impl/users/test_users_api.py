@@ -221,3 +221,11 @@ def test_options_lists_the_same_methods_as_405(api: TestClient) -> None:
 def test_a_malformed_id_is_422_and_an_unknown_one_404(api: TestClient) -> None:
     assert api.get(f"{USERS}/not-a-uuid").status_code == 422
     assert api.get(f"{USERS}/00000000-0000-4000-8000-000000000000").status_code == 404
+
+
+def test_a_users_representation_is_kept_privately_and_revalidated(api: TestClient) -> None:
+    user = create(api, "cached-privately@example.com")
+    response = api.get(f"{USERS}/{user['id']}")
+    # Personal data: never in a shared cache; the client revalidates with If-None-Match before each use.
+    assert response.headers["cache-control"] == "private, no-cache"
+    assert api.get(f"{USERS}?limit=1").headers["cache-control"] == "no-store"  # no validator: not kept at all

@@ -44,6 +44,10 @@ async def cached(request: Request) -> Response:
     return PlainTextResponse("public", headers={"Cache-Control": "private, no-cache"})
 
 
+async def tagged(request: Request) -> Response:
+    return PlainTextResponse("versioned", headers={"ETag": '"abc"'})
+
+
 async def own_headers(request: Request) -> Response:
     return PlainTextResponse(
         "framable",
@@ -63,6 +67,7 @@ def make_app(*, hsts: bool = True, docs_paths: tuple[str, ...] = ()) -> ASGIApp:
             Route("/ok", ok),
             Route("/boom", boom),
             Route("/cached", cached),
+            Route("/tagged", tagged),
             Route("/own", own_headers),
             Route("/docs", ok),
             Route("/docs/assets/swagger-ui.css", ok),
@@ -123,6 +128,12 @@ def test_an_authenticated_response_is_not_stored(client: TestClient) -> None:
     for path in ("/ok", "/no-such-path", "/boom"):
         response = client.get(path, headers={"Authorization": "Bearer x"})
         assert response.headers.get_list("cache-control") == ["no-store"], path
+
+
+def test_an_authenticated_response_with_an_etag_may_be_kept_privately_but_is_revalidated(client: TestClient) -> None:
+    authenticated = client.get("/tagged", headers={"Authorization": "Bearer x"})
+    assert authenticated.headers.get_list("cache-control") == ["private, no-cache"]
+    assert "cache-control" not in client.get("/tagged").headers
 
 
 def test_an_anonymous_response_gets_no_cache_control(client: TestClient) -> None:
