@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import uvicorn
 from fastapi import FastAPI
 
@@ -16,6 +18,12 @@ def app_factory() -> FastAPI:
 
 def main() -> None:
     settings = get_settings()
+    if settings.workers > 1 and settings.redis_url is None:
+        # Each worker would keep its own token blacklist and rate-limit counters: a logout seen by one worker only.
+        logging.getLogger("charter").warning(
+            "WORKERS=%d without REDIS_URL: logouts and rate limits are per worker; set REDIS_URL to share them",
+            settings.workers,
+        )
     uvicorn.run(
         "impl.main:app_factory",
         factory=True,
