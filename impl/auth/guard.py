@@ -61,9 +61,7 @@ class AccessGuard:
         if claims.role is None:
             raise UnauthorizedError(token_sent=True)
         # Fails closed: an unreachable shared blacklist is a 503, never a revoked token let through.
-        if await self._blacklist.is_revoked(claims.token_id) or await self._blacklist.is_revoked(
-            session_key(claims.family_id)
-        ):
+        if await self._blacklist.any_revoked(claims.token_id, session_key(claims.family_id)):
             raise UnauthorizedError(token_sent=True)
         return Principal(
             subject=subject,

@@ -76,6 +76,19 @@ def test_memory_a_revoked_token_is_revoked_until_its_expiry_then_forgotten() -> 
     asyncio.run(scenario())
 
 
+def test_memory_any_revoked_answers_for_several_ids_at_once() -> None:
+    blacklist = MemoryTokenBlacklist(clock=Clock())
+
+    async def scenario() -> None:
+        await blacklist.revoke(token_id="session:s1", expires_at=NOW + 60)
+        assert await blacklist.any_revoked("jti-1", "session:s1")
+        assert await blacklist.any_revoked("session:s1", "jti-1")
+        assert not await blacklist.any_revoked("jti-1", "session:s2")
+        assert not await blacklist.any_revoked()
+
+    asyncio.run(scenario())
+
+
 def test_memory_revoking_an_expired_token_stores_nothing() -> None:
     blacklist = MemoryTokenBlacklist(clock=Clock())
 
@@ -151,6 +164,9 @@ def test_redis_workers_see_each_others_revocations_until_expiry(redis_url: str, 
             assert await worker_b.is_revoked("jti-a")
             assert await worker_a.is_revoked("jti-a")
             assert not await worker_b.is_revoked("jti-b")
+            # The guard's one round trip for a token and its session: any of them revoked counts.
+            assert await worker_b.any_revoked("jti-b", "jti-a")
+            assert not await worker_b.any_revoked("jti-b", "jti-c")
             # Kept exactly until the token's own expiry, then Redis forgets it.
             assert await inspector.expiretime(f"{redis_prefix}jti-a") == expires_at
         finally:
