@@ -9,6 +9,203 @@ from uuid import UUID
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SecretStr, StrictBool, StrictInt, StrictStr
 
 
+class FileUpload(BaseModel):
+    """
+    The multipart form of an upload.
+    """
+
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    file: Annotated[StrictStr, Field(json_schema_extra={"contentMediaType": "application/octet-stream"})]
+    """
+    The file's bytes; the part's `filename` becomes the file's name.
+    """
+
+
+class ContentType(StrEnum):
+    """
+    The type found from the content.
+    """
+
+    image_png = "image/png"
+    image_jpeg = "image/jpeg"
+    image_gif = "image/gif"
+    image_webp = "image/webp"
+    application_pdf = "application/pdf"
+    text_plain = "text/plain"
+
+
+class FileMetadata(BaseModel):
+    """
+    A stored file. Its bytes are at `/api/v1/files/{id}/content`.
+    """
+
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    id: Annotated[UUID, Field(frozen=True)]
+    owner_id: UUID
+    """
+    The user who uploaded it; only they can see it.
+    """
+    filename: Annotated[StrictStr, Field(max_length=255, min_length=1)]
+    """
+    The name given at upload, without any directory part or control characters.
+    """
+    content_type: ContentType
+    """
+    The type found from the content.
+    """
+    size: Annotated[StrictInt, Field(ge=1)]
+    """
+    Size in bytes.
+    """
+    sha256: Annotated[StrictStr, Field(pattern="^[0-9a-f]{64}$")]
+    """
+    SHA-256 of the content, hex.
+    """
+    created_at: AwareDatetime
+
+
+class FilePage(BaseModel):
+    """
+    One page of the caller's files.
+    """
+
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    items: list[FileMetadata]
+    next_cursor: StrictStr | None
+    """
+    Pass as `cursor` for the next page; null on the last page.
+    """
+
+
+class Mode(StrEnum):
+    async_ = "async"
+    blocking = "blocking"
+
+
+class DemoResult(BaseModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    mode: Mode
+    delay_ms: Annotated[StrictInt, Field(ge=0)]
+    elapsed_ms: Annotated[float, Field(ge=0.0)]
+    """
+    Wall time the handler spent, in milliseconds.
+    """
+
+
+class CpuWork(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        populate_by_name=True,
+    )
+    n: Annotated[StrictInt, Field(ge=1, le=1000000)]
+    """
+    Count the primes up to this number.
+    """
+
+
+class CpuResult(BaseModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    n: StrictInt
+    primes: Annotated[StrictInt, Field(ge=0)]
+    elapsed_ms: Annotated[float, Field(ge=0.0)]
+
+
+class Type(StrEnum):
+    user_created = "user.created"
+    user_updated = "user.updated"
+    user_deleted = "user.deleted"
+    file_uploaded = "file.uploaded"
+
+
+class UserDeletedEventData(BaseModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    user_id: UUID
+
+
+class FileUploadedEventData(BaseModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    file: FileMetadata
+
+
+class Event(StrEnum):
+    user_created = "user.created"
+    user_updated = "user.updated"
+    user_deleted = "user.deleted"
+    file_uploaded = "file.uploaded"
+    tick = "tick"
+    reset = "reset"
+
+
+class SseEvent(BaseModel):
+    """
+    One Server-Sent Event of the stream (this schema describes each event, as OpenAPI 3.1 tools read a `text/event-stream` schema): `event` is the type, `data` one line of JSON.
+    """
+
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    id: StrictStr | None = None
+    """
+    The event's id; send the last one as `Last-Event-ID` to resume.
+    """
+    event: Event
+    retry: StrictInt | None = None
+    """
+    The reconnection delay the client should use, in milliseconds.
+    """
+    data: Annotated[
+        StrictStr,
+        Field(
+            json_schema_extra={
+                "contentMediaType": "application/json",
+                "contentSchema": {
+                    "anyOf": [
+                        {"$ref": "#/components/schemas/EventEnvelope"},
+                        {"$ref": "#/components/schemas/TickEventData"},
+                        {"$ref": "#/components/schemas/ResetEventData"},
+                    ]
+                },
+            }
+        ),
+    ]
+
+
+class TickEventData(BaseModel):
+    """
+    The `data:` of a `tick` event.
+    """
+
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    time: AwareDatetime
+
+
+class ResetEventData(BaseModel):
+    """
+    The `data:` of a `reset` event; events since `Last-Event-ID` may have been missed.
+    """
+
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    reason: Literal["last_event_id_unknown"]
+
+
 class RegistrationAccepted(BaseModel):
     """
     The registration was accepted; the body never says whether the email was known.
@@ -256,6 +453,13 @@ class UserPage(BaseModel):
     """
     The URL of the next page, or null on the last page.
     """
+
+
+class UserEventData(BaseModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    user: User
 
 
 class Registration(BaseModel):
@@ -550,3 +754,17 @@ class UserPatch(BaseModel):
     """
     Whether the user may use the service.
     """
+
+
+class EventEnvelope(BaseModel):
+    """
+    One event of the service's event bus as SSE `data:` (and as described in `/asyncapi.yaml`). `data` depends on `type`: `UserEventData` (user.created, user.updated), `UserDeletedEventData`, `FileUploadedEventData`.
+    """
+
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    id: UUID
+    type: Type
+    occurred_at: AwareDatetime
+    data: UserEventData | UserDeletedEventData | FileUploadedEventData

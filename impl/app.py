@@ -13,7 +13,14 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from generated.api import build_auth_router, build_health_router, build_users_router
+from generated.api import (
+    build_auth_router,
+    build_demo_router,
+    build_events_router,
+    build_files_router,
+    build_health_router,
+    build_users_router,
+)
 from impl.auth.guard import AccessGuard
 from impl.auth.password_policy import PasswordPolicy
 from impl.auth.passwords import PasswordHasher
@@ -29,6 +36,7 @@ from impl.platform.data_dir import data_dir_check, ensure_data_dir
 from impl.platform.db.engine import create_engine, create_sessions
 from impl.platform.db.errors import install_database_error_handlers
 from impl.platform.db.migrations import apply_or_check
+from impl.platform.events import create_event_bus
 from impl.platform.idempotency import IdempotencyStore
 from impl.platform.middleware.body_limit import BodyLimitMiddleware
 from impl.platform.middleware.rate_limit_headers import RateLimitHeadersMiddleware
@@ -78,6 +86,28 @@ class CharterApp(FastAPI):
         return RequestIdMiddleware(app)
 
 
+class _Pending:
+    """TEMPORARY placeholder for handlers being written (issue 5); removed before the work lands."""
+
+    def __getattr__(self, name: str) -> Any:
+        async def not_yet(**_: Any) -> Any:
+            from fastapi import HTTPException
+
+            raise HTTPException(501, f"{name} is not implemented yet")
+
+        return not_yet
+
+
+class _PendingExport(_Pending):
+    """TEMPORARY: the users service with export_users still pending (issue 5)."""
+
+    def __init__(self, users: object) -> None:
+        self._users = users
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._users, name) if name != "export_users" else super().__getattr__(name)
+
+
 def create_app(settings: Settings) -> FastAPI:
     document = OpenApiDocument.load(settings.spec_path)
     # Engines connect lazily: building one here does no I/O; the lifespan migrates and disposes of it.
@@ -115,9 +145,12 @@ def create_app(settings: Settings) -> FastAPI:
         redis_url=redis_url,
         enabled=settings.rate_limit_enabled,
     )
+    # One bus per process; with Redis its listener fans every worker's events out to this worker's subscribers.
+    events = create_event_bus(redis_url=redis_url)
     if redis_url is not None:
         readiness.register("rate_limit_store", limiter.ping)
         readiness.register("token_blacklist", blacklist.ping)
+        readiness.register("event_bus", events.ping)
     guard = AccessGuard(tokens=tokens, blacklist=blacklist, limiter=limiter)
 
     idempotency = IdempotencyStore(sessions=sessions)
@@ -146,6 +179,7 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ensure_data_dir(settings.data_dir)
+        await events.start()
         await apply_or_check(engine, database_url=settings.effective_database_url(), mode=settings.db_migrations)
         # The dummy hash unknown accounts are checked against is made now, so the first one costs no more than later.
         await hasher.verify(password_hash=None, password="warm-up")  # noqa: S106  # nosec B106 - not a credential
@@ -162,6 +196,7 @@ def create_app(settings: Settings) -> FastAPI:
         try:
             yield
         finally:
+            await events.close()
             await limiter.close()
             await blacklist.close()
             await cache.close()
@@ -177,6 +212,7 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.events = events
     install_problem_handlers(app)
     install_database_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
@@ -187,7 +223,13 @@ def create_app(settings: Settings) -> FastAPI:
 
     app.include_router(build_health_router(HealthService(version=document.version, readiness=readiness)))
     app.include_router(build_auth_router(auth, guard))
-    app.include_router(build_users_router(users, guard))
+    # TEMPORARY: export_users answers 501 until impl/users implements it.
+    users_api = users if hasattr(users, "export_users") else _PendingExport(users)
+    app.include_router(build_users_router(cast(Any, users_api), guard))
+    # TEMPORARY (issue 5 in progress): answers 501 until each domain's implementation is wired in its place.
+    app.include_router(build_files_router(cast(Any, _Pending()), guard))
+    app.include_router(build_events_router(cast(Any, _Pending()), guard))
+    app.include_router(build_demo_router(cast(Any, _Pending()), guard))
 
     verify_routes(app, document)
     if settings.docs_enabled:

@@ -15,6 +15,9 @@ from typing import Any
 HTTP_METHODS = ("get", "head", "post", "put", "patch", "delete", "options", "trace")
 JSON_MEDIA = re.compile(r"^application/([a-z0-9.+-]+\+)?json$")
 FORM_MEDIA = "application/x-www-form-urlencoded"
+# Bodies the handler reads itself, as a stream (uploads): it receives the unread request, never a parsed value, so
+# a size limit can be enforced while the bytes arrive.
+STREAMED_MEDIA = frozenset({"multipart/form-data", "application/octet-stream"})
 # The path parameter a self-only role must own: the caller's own id.
 OWNER_PARAMETER = "user_id"
 NO_RATE_LIMIT = "none"
@@ -64,13 +67,19 @@ class Operation:
     body_required: bool
     body_media_types: tuple[str, ...]
     success_status: int
-    return_annotation: str  # "None" when the success response has no body
+    return_annotation: str  # "None" when the success response has no body, "Response" when it is not JSON
     responses: dict[int, tuple[str, str | None]] = field(default_factory=dict)  # status -> (description, model)
     body_is_form: bool = False
+    body_is_streamed: bool = False  # multipart or octet-stream: the handler reads the request itself
     # Access control from `security`, `x-roles` and `x-self-only`; empty roles means a public operation.
     roles: tuple[str, ...] = ()
     self_only: tuple[str, ...] = ()
     rate_limit: str | None = None  # the `x-rate-limit` policy, None for `none`
+
+    @property
+    def streams_response(self) -> bool:
+        """The success body is not JSON (a file, NDJSON, CSV, an event stream): the handler builds the Response."""
+        return self.return_annotation == "Response"
 
     @property
     def secured(self) -> bool:
@@ -240,13 +249,22 @@ class SpecReader:
             by_key[(parameter.location, parameter.name)] = parameter
         parameters = tuple(by_key.values())
 
-        body_annotation, body_required, body_media, body_is_form = None, False, (), False
+        body_annotation, body_required, body_media, body_is_form, body_is_streamed = None, False, (), False, False
         if "requestBody" in raw:
             body = self.resolve(raw["requestBody"])
             media = tuple(sorted(body.get("content", {})))
             body_is_form = media == (FORM_MEDIA,)
-            if not media or not (body_is_form or all(JSON_MEDIA.match(m) for m in media)):
-                raise SpecError(f"{where}: request bodies must be JSON or only {FORM_MEDIA}, got {list(media)}")
+            body_is_streamed = bool(media) and set(media) <= STREAMED_MEDIA
+            if not media or not (body_is_form or body_is_streamed or all(JSON_MEDIA.match(m) for m in media)):
+                raise SpecError(
+                    f"{where}: request bodies must be JSON, only {FORM_MEDIA}, or only {sorted(STREAMED_MEDIA)}, "
+                    f"got {list(media)}"
+                )
+        if body_is_streamed:
+            body_required, body_media = bool(body.get("required", False)), media
+            if not body_required:
+                raise SpecError(f"{where}: a streamed request body must be `required`")
+        elif "requestBody" in raw:
             schemas = {repr(body["content"][m].get("schema")) for m in media}
             if len(schemas) != 1:
                 raise SpecError(f"{where}: every request media type must share one schema")
@@ -275,9 +293,15 @@ class SpecReader:
         return_annotation = "None"
         if success_content:
             json_media = [m for m in sorted(success_content) if JSON_MEDIA.match(m)]
-            if not json_media or "schema" not in success_content[json_media[0]]:
+            if not json_media:
+                # Files, NDJSON, CSV, text/event-stream: the handler streams its own Response.
+                return_annotation = "Response"
+            elif len(json_media) != len(success_content):
+                raise SpecError(f"{where}: the {success} response mixes JSON and other media types")
+            elif "schema" not in success_content[json_media[0]]:
                 raise SpecError(f"{where}: the {success} response needs a JSON schema")
-            return_annotation = self.python_type(success_content[json_media[0]]["schema"], f"{where} {success}")
+            else:
+                return_annotation = self.python_type(success_content[json_media[0]]["schema"], f"{where} {success}")
         roles, self_only = self.access(raw, where)
         rate_limit = self.rate_limit(raw, where)
         parameter_names = {p.name for p in parameters if p.location == "path"}
@@ -314,6 +338,7 @@ class SpecReader:
             return_annotation=return_annotation,
             responses=responses,
             body_is_form=body_is_form,
+            body_is_streamed=body_is_streamed,
             roles=roles,
             self_only=self_only,
             rate_limit=rate_limit,

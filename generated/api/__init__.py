@@ -3,7 +3,23 @@
 """One module per spec tag; see each module's Protocol and router builder."""
 
 from generated.api.auth import AuthApi, build_auth_router
+from generated.api.demo import DemoApi, build_demo_router
+from generated.api.events import EventsApi, build_events_router
+from generated.api.files import FilesApi, build_files_router
 from generated.api.health import HealthApi, build_health_router
 from generated.api.users import UsersApi, build_users_router
 
-__all__ = ["AuthApi", "HealthApi", "UsersApi", "build_auth_router", "build_health_router", "build_users_router"]
+__all__ = [
+    "AuthApi",
+    "DemoApi",
+    "EventsApi",
+    "FilesApi",
+    "HealthApi",
+    "UsersApi",
+    "build_auth_router",
+    "build_demo_router",
+    "build_events_router",
+    "build_files_router",
+    "build_health_router",
+    "build_users_router",
+]

@@ -44,6 +44,10 @@ class UsersApi(Protocol):
         """Create a user. (POST /api/v1/users)"""
         ...
 
+    async def export_users(self, *, format: Literal["ndjson", "csv"], principal: Principal) -> Response:
+        """Export all users. (GET /api/v1/users/export)"""
+        ...
+
     async def get_user(
         self, *, user_id: UUID, if_none_match: str | None, if_modified_since: str | None, principal: Principal
     ) -> models.User | Reply[models.User]:
@@ -238,6 +242,54 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
     ) -> models.User | Response:
         """Create a user. (POST /api/v1/users)"""
         return unwrap(await create_user(idempotency_key=idempotency_key, body=body, principal=principal), response)
+
+    export_users = impl.export_users
+    export_users_guard = guard.authorize(
+        operation_id="exportUsers",
+        roles=frozenset(["admin", "moderator"]),
+        self_only=frozenset([]),
+        rate_limit="general",
+    )
+
+    @router.api_route(
+        "/api/v1/users/export",
+        operation_id="exportUsers",
+        status_code=200,
+        responses={
+            401: {
+                "description": "No valid access token: none was sent, or it is malformed, expired, revoked, signed with an unknown key or algorithm, or is a refresh token.",
+                "model": models.Problem,
+            },
+            403: {"description": "Your role may not do this.", "model": models.Problem},
+            413: {"description": "The request body is larger than the service accepts.", "model": models.Problem},
+            422: {
+                "description": "The request is invalid; every error is listed with where it is.",
+                "model": models.Problem,
+            },
+            429: {
+                "description": "Over the operation's rate limit; retry after the given delay.",
+                "model": models.Problem,
+            },
+            500: {
+                "description": "An unexpected error. The body never contains internals; quote the request ID when reporting it.",
+                "model": models.Problem,
+            },
+            503: {
+                "description": "A dependency (the database, the cache, the token blacklist or the rate-limit store) is unreachable; retry after the given delay.",
+                "model": models.Problem,
+            },
+        },
+        summary="Export all users",
+        dependencies=[Depends(export_users_guard)],
+        response_class=Response,
+        methods=["GET"],
+    )
+    async def export_users_route(
+        principal: Annotated[Principal, Depends(export_users_guard)],
+        format: Annotated[Literal["ndjson", "csv"], Query(description="The export format.")] = "ndjson",
+    ) -> Response:
+        """Export all users. (GET /api/v1/users/export)"""
+        return await export_users(format=format, principal=principal)
 
     get_user = impl.get_user
     get_user_guard = guard.authorize(

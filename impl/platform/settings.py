@@ -147,6 +147,35 @@ class Settings(BaseSettings):
         "in dev/test, none in staging/prod.",
     )
 
+    # Real-time and streaming (issue 5).
+    event_queue_size: int = Field(
+        default=256, ge=1, le=100_000, description="Events buffered per subscriber; a slower one loses its oldest."
+    )
+    max_upload_bytes: int = Field(
+        default=10_485_760, ge=1, description="Largest uploaded file, in bytes; counted while streaming, 413 beyond."
+    )
+    sse_heartbeat_seconds: float = Field(
+        default=15.0, gt=0, le=300, description="Idle time after which an SSE stream sends a comment line."
+    )
+    sse_tick_seconds: float = Field(
+        default=10.0, gt=0, le=3600, description="Interval of the `tick` event on the SSE stream."
+    )
+    sse_replay_size: int = Field(
+        default=1000, ge=0, le=100_000, description="Events kept for `Last-Event-ID` resumption of SSE streams."
+    )
+    ws_max_message_bytes: int = Field(
+        default=4096, ge=64, le=1_048_576, description="Largest WebSocket chat frame; larger closes with 1009."
+    )
+    ws_rate_limit: str = Field(
+        default="20/10", description="Chat messages one connection may send, as `<messages>/<seconds>`."
+    )
+    ws_heartbeat_seconds: float = Field(
+        default=20.0, gt=0, le=300, description="Interval of server pings on chat WebSockets; no pong closes it."
+    )
+    cpu_pool_workers: int = Field(
+        default=2, ge=1, le=64, description="Processes in the pool that runs CPU-bound work (`/api/v1/demo/cpu`)."
+    )
+
     def effective_database_url(self) -> str:
         """The database to use: DATABASE_URL, or the SQLite file in DATA_DIR."""
         if self.database_url is not None:

@@ -59,6 +59,22 @@ class _Items:
         self.calls.append(("delete_item", {"item_id": item_id}))
 
 
+class _Blobs:
+    """Streams: the handler reads the unread request itself and answers with its own Response."""
+
+    def __init__(self) -> None:
+        self.received = b""
+
+    async def put_blob(self, *, request: Any) -> None:
+        async for chunk in request.stream():
+            self.received += chunk
+
+    async def get_blob(self) -> Any:
+        from fastapi import Response
+
+        return Response(b"a,b\r\n1,2\r\n", media_type="text/csv", headers={"X-Rows": "1"})
+
+
 class _Stock:
     async def get_stock(self) -> Any:
         models = importlib.import_module("fixturegen.models")
@@ -72,19 +88,27 @@ def items(fixturegen: ModuleType) -> _Items:
 
 
 @pytest.fixture
-def items_client(fixturegen: ModuleType, items: _Items) -> Iterator[TestClient]:
+def blobs() -> _Blobs:
+    return _Blobs()
+
+
+@pytest.fixture
+def items_client(fixturegen: ModuleType, items: _Items, blobs: _Blobs) -> Iterator[TestClient]:
     app = FastAPI()
     install_problem_handlers(app)
     app.include_router(fixturegen.build_items_router(items))
     app.include_router(fixturegen.build_stock_levels_router(_Stock()))
+    app.include_router(fixturegen.build_blobs_router(blobs))
     with TestClient(app, raise_server_exceptions=False) as client:
         yield client
 
 
 def test_one_module_per_tag_with_a_protocol_and_a_router_builder(fixturegen: ModuleType) -> None:
     assert sorted(fixturegen.__all__ or ()) == [
+        "BlobsApi",
         "ItemsApi",
         "StockLevelsApi",
+        "build_blobs_router",
         "build_items_router",
         "build_stock_levels_router",
     ]
@@ -132,6 +156,33 @@ def test_no_content_operation_answers_204_without_a_body(items_client: TestClien
     response = items_client.delete(f"/items/{uuid4()}")
     assert response.status_code == 204
     assert response.content == b""
+
+
+def test_a_streamed_body_reaches_the_handler_unread(items_client: TestClient, blobs: _Blobs) -> None:
+    def chunks() -> Iterator[bytes]:
+        yield b"first "
+        yield b"second"
+
+    response = items_client.put("/blobs", content=chunks(), headers={"Content-Type": "application/octet-stream"})
+
+    assert response.status_code == 204
+    assert blobs.received == b"first second"
+
+
+def test_a_streamed_body_in_another_media_type_is_415(items_client: TestClient, blobs: _Blobs) -> None:
+    response = items_client.put("/blobs", content=b"x", headers={"Content-Type": "text/plain"})
+
+    assert response.status_code == 415
+    assert blobs.received == b""
+
+
+def test_a_non_json_response_is_the_handlers_own(items_client: TestClient) -> None:
+    response = items_client.get("/blobs")
+
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    assert response.headers["x-rows"] == "1"
+    assert response.content == b"a,b\r\n1,2\r\n"
 
 
 def test_spec_constraints_are_enforced_with_located_errors(items_client: TestClient) -> None:
@@ -192,8 +243,23 @@ def _spec(change: dict[str, Any]) -> dict[str, Any]:
         ({"responses": {"404": {"description": "x"}}}, "needs a 2xx response"),
         ({"responses": {"default": {"description": "x"}}}, "explicit status codes"),
         (
+            {"requestBody": {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+            "request bodies must be JSON, only application/x-www-form-urlencoded, or only",
+        ),
+        (
             {"requestBody": {"content": {"multipart/form-data": {"schema": {"type": "object"}}}}},
-            "request bodies must be JSON or only application/x-www-form-urlencoded",
+            "a streamed request body must be `required`",
+        ),
+        (
+            {
+                "responses": {
+                    "200": {
+                        "description": "x",
+                        "content": {"application/json": {"schema": {}}, "text/csv": {"schema": {}}},
+                    }
+                }
+            },
+            "mixes JSON and other media types",
         ),
         (
             {"parameters": [{"name": "body", "in": "query", "schema": {"type": "string"}}]},

@@ -1,0 +1,74 @@
+"""A real uvicorn server on a loopback port, for tests that need a real socket (WebSocket, SSE, streaming, uploads).
+
+The server runs the app in a background thread of the test process with its own event loop: clients (httpx,
+websockets) talk to it over TCP exactly as they would to a deployed service, while the test can still reach the
+app's state. ``stop()`` triggers uvicorn's graceful shutdown (what SIGTERM does), so shutdown behaviour is testable.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import uvicorn
+from fastapi import FastAPI
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@dataclass
+class LiveServer:
+    app: FastAPI
+    port: int
+    server: uvicorn.Server
+    thread: threading.Thread
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Graceful shutdown, as on SIGTERM: stop accepting, close connections, run the lifespan's shutdown."""
+        self.server.should_exit = True
+        self.thread.join(timeout)
+        if self.thread.is_alive():
+            self.server.force_exit = True
+            self.thread.join(5)
+
+
+@contextmanager
+def live_server(app: FastAPI, *, startup_timeout: float = 30.0, **config: object) -> Iterator[LiveServer]:
+    """Serve ``app`` on a free loopback port until the block ends; ``config`` goes to ``uvicorn.Config``."""
+    port = free_port()
+    options: dict[str, object] = {"log_level": "warning", "lifespan": "on", "timeout_graceful_shutdown": 5}
+    options.update(config)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, **options))  # type: ignore[arg-type]
+    # uvicorn installs signal handlers only in the main thread; this one is stopped through should_exit.
+    thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + startup_timeout
+    while not server.started:
+        if not thread.is_alive():
+            raise RuntimeError("the live server failed to start (see the log above)")
+        if time.monotonic() > deadline:
+            server.should_exit = True
+            raise TimeoutError(f"the live server did not start within {startup_timeout} s")
+        time.sleep(0.02)
+    running = LiveServer(app=app, port=port, server=server, thread=thread)
+    try:
+        yield running
+    finally:
+        running.stop()
