@@ -32,6 +32,16 @@ Idempotency-Key. The key means "this is the same request as before": the service
 keys for many different bodies. So every schema-valid key it generates is made unique; invalid ones (too short, bad
 characters) are left as they are, so the fuzzer still checks that those are refused.
 
+Files. A fuzzer's random bytes are rarely an accepted file type (the service judges content, not names: 415), and
+random file ids are never the caller's (404). Every Nth positive upload sends a small UTF-8 text file instead, and
+every Nth positive case of an id-bound file operation targets a file the admin uploaded just before; the rest go as
+generated.
+
+Time bounds. The SSE stream runs until the token expires unless `max_seconds` ends it: every case whose
+`max_seconds` is absent or valid gets 1 s, so a case costs a second, not the request timeout. The demo endpoints
+keep their real behaviour with small inputs (`delay_ms` <= 5, `n` <= 2000): the fuzzer checks the contract, the
+load tests and tests/impl/demo/ measure the pools.
+
 State. Schemathesis registers hooks as module functions and instantiates auth providers itself, so the accounts and
 counters shared by both live in one registry here, keyed by the service under test (the ASGI app or base URL) and
 created on first use, not at import.
@@ -60,6 +70,8 @@ _TOKEN_REFRESH_SECONDS = 300
 # Operations that must not run with the shared admin token (see the module docstring).
 _OWN_IDENTITY = ["logout", "updateMe", "changePassword"]
 _USER_WRITES = frozenset({"replaceUser", "updateUser", "deleteUser"})
+_FILE_OPERATIONS = frozenset({"getFileMetadata", "downloadFile", "deleteFile"})
+_FUZZ_FILE = b"A small text file the fuzz hooks upload.\n"
 
 
 class _Account:
@@ -144,6 +156,16 @@ class _Run:
 
     def protected_ids(self) -> set[uuid.UUID]:
         return {account.id for account in (self.admin, *self._members.values()) if account.id is not None}
+
+    def upload(self) -> str:
+        """A file the admin owns, uploaded now (deleteFile may have removed an earlier one)."""
+        response = self.service.request(
+            "POST",
+            "/api/v1/files",
+            token=self.access_token(self.admin),
+            files={"file": ("fuzz.txt", _FUZZ_FILE, "text/plain")},
+        )
+        return str(_expect(response, 201, "uploading the fuzz file")["id"])
 
     def takes_turn(self, operation_id: str) -> bool:
         """True for the 1st, (N+1)th, (2N+1)th... call of this operation: deterministic, independent of timing."""
@@ -291,16 +313,47 @@ def _current_etag(run: _Run, operation_id: str, case: Any) -> None:
         headers["If-Match"] = response.headers["ETag"]
 
 
+def _real_file(run: _Run, operation_id: str, case: Any) -> None:
+    if operation_id == "uploadFile":
+        if isinstance(case.body, dict) and _is_positive(case) and run.takes_turn(operation_id):
+            case.body = {**case.body, "file": _FUZZ_FILE}
+    elif case.path_parameters and _is_positive(case) and run.takes_turn(operation_id):
+        case.path_parameters["file_id"] = run.upload()
+
+
 @schemathesis.hook
 def before_call(context: Any, case: Any, **kwargs: Any) -> None:
     """Runs just before each request is sent, so substituted secrets are fresh (refresh tokens are single-use)."""
     operation_id = _operation_id(case.operation)
     if operation_id in {"login", "issueToken", "refreshTokens", "changePassword"}:
         _substitute_secrets(_run_for(case.operation), operation_id, case)
+    elif operation_id == "uploadFile" or operation_id in _FILE_OPERATIONS:
+        _real_file(_run_for(case.operation), operation_id, case)
     elif operation_id in _USER_WRITES:
         run = _run_for(case.operation)
         _redirect_from_protected(run, case)
         _current_etag(run, operation_id, case)
+
+
+def _bounded(value: Any, *, low: int, high: int) -> bool:
+    """An integer the schema accepts (bool is not one), so lowering it keeps the case what it was."""
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _bound_time(operation_id: str, case: Any) -> None:
+    query = case.query if isinstance(case.query, dict) else None
+    if operation_id == "streamEvents":
+        if case.query is None:
+            case.query = query = {}
+        if query is not None and ("max_seconds" not in query or _bounded(query["max_seconds"], low=1, high=3600)):
+            query["max_seconds"] = 1
+    elif operation_id in {"demoAsync", "demoBlocking"} and query is not None:
+        if _bounded(query.get("delay_ms"), low=0, high=2000):
+            query["delay_ms"] = min(query["delay_ms"], 5)
+    elif operation_id == "demoCpu" and isinstance(case.body, dict):
+        work = case.body
+        if _bounded(work.get("n"), low=1, high=1_000_000):
+            work["n"] = min(work["n"], 2000)
 
 
 @schemathesis.hook
@@ -309,4 +362,5 @@ def map_case(context: Any, case: Any) -> Any:
     key = headers.get("Idempotency-Key")
     if isinstance(key, str) and _VALID_KEY.fullmatch(key):
         headers["Idempotency-Key"] = f"{key[:200]}-{uuid.uuid4().hex}"
+    _bound_time(_operation_id(case.operation), case)
     return case
