@@ -7,7 +7,8 @@ all come from spec/openapi.yaml, so a new operation is covered (and has to pass)
 * a secured one answers 401 with `WWW-Authenticate` to no token or a bad one (expired, revoked, `alg: none`, a wrong
   key, HS256 signed with the RS256 public key, a `kid` that is a path or SQL);
 * a role not in `x-roles` gets 403; a role in `x-self-only` on someone else's id gets 404; neither changes the target;
-* an allowed caller with a well-formed request gets a 2xx.
+* an allowed caller with a well-formed request gets a 2xx;
+* files (`{file_id}`) belong to their uploader: anyone else gets 404, as for a missing one, and the file stays.
 
 Runs on both databases; one app per database for the whole module, accounts signed in once.
 """
@@ -45,6 +46,12 @@ from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, bearer, sign_in, test_se
 SPEC: dict[str, Any] = yaml.safe_load((PROJECT_ROOT / "spec" / "openapi.yaml").read_text(encoding="utf-8"))
 METHODS = ("get", "head", "options", "post", "put", "patch", "delete")
 USERS = "/api/v1/users"
+FILES = "/api/v1/files"
+MATRIX_FILE = b"A file of the access matrix.\n"
+# Bounds that keep every call short without changing what it tests: the SSE stream ends after a second, the CPU demo
+# counts primes to a thousand.
+QUERY_OVERRIDES: dict[str, dict[str, Any]] = {"streamEvents": {"max_seconds": 1}}
+BODY_OVERRIDES: dict[str, dict[str, Any]] = {"demoCpu": {"n": 1000}}
 PASSWORD = "violet harbour lantern quietly drifts"  # nosec B105 - a test fixture
 RS_KID = "rs256-matrix"
 
@@ -146,6 +153,13 @@ class Stage:
 
     def read(self, user_id: str) -> Response:
         return self.client.get(f"{USERS}/{user_id}", headers=bearer(self.admin))
+
+    def upload(self, token: str) -> str:
+        files = {"file": ("matrix.txt", MATRIX_FILE, "text/plain")}
+        response = self.client.post(FILES, files=files, headers=bearer(token))
+        assert response.status_code == 201, response.text
+        file_id: str = response.json()["id"]
+        return file_id
 
 
 def _claims(subject: str, role: str = "user") -> dict[str, Any]:
@@ -287,21 +301,28 @@ class Call:
     caller_id: str | None
     password: str
     target: str
+    file: tuple[str, str] | None = None  # for `{file_id}` operations: the file's id and its owner's token
+
+
+def owned_file(hs: Stage, operation: SpecOperation, owner: Account) -> tuple[str, str] | None:
+    return (hs.upload(owner.token), owner.token) if "{file_id}" in operation.path else None
 
 
 def caller(stage: Stage, hs: Stage, operation: SpecOperation, identity: str) -> Call:
     """Fresh accounts for calls that would spoil a shared one (logout, password change, deactivation...)."""
     target = hs.create()["id"] if operation.mutating else hs.accounts["user"].id
     if identity == "anonymous":
-        return Call(None, None, PASSWORD, target)
+        return Call(None, None, PASSWORD, target, owned_file(hs, operation, hs.accounts["user"]))
     if identity in TOKEN_FAILURES:
-        return Call(hs.tokens[identity], None, PASSWORD, target)
+        return Call(hs.tokens[identity], None, PASSWORD, target, owned_file(hs, operation, hs.accounts["user"]))
     account = hs.account(ROLE_IDENTITIES[identity]) if operation.mutating else hs.accounts[identity]
+    # Another user's file for `other_user`; the caller's own for everyone else.
+    file = owned_file(hs, operation, hs.accounts["user"] if identity == "other_user" else account)
     if identity == "other_user" and not operation.mutating:
         target = hs.accounts["moderator"].id  # someone else, never the caller
     if identity == "user":
         target = account.id
-    return Call(account.token, account.id, account.password, target)
+    return Call(account.token, account.id, account.password, target, file)
 
 
 def request_body(stage: Stage, operation: SpecOperation, call: Call) -> tuple[str, Any] | None:
@@ -310,8 +331,10 @@ def request_body(stage: Stage, operation: SpecOperation, call: Call) -> tuple[st
     if not raw:
         return None
     media_type, content = next(iter(raw["content"].items()))
+    if media_type == "multipart/form-data":
+        return media_type, {"file": ("matrix.txt", MATRIX_FILE, "text/plain")}
     example = resolve(next(iter(content["examples"].values())))
-    body = dict(example["value"])
+    body = {**example["value"], **BODY_OVERRIDES.get(operation.operation_id, {})}
     login = stage.accounts["moderator"]
     if "email" in body:
         body["email"] = login.email if operation.operation_id == "login" else unique_email()
@@ -333,12 +356,17 @@ def send(stage: Stage, operation: SpecOperation, call: Call) -> Response:
         if parameter["name"] == "Idempotency-Key":
             headers["Idempotency-Key"] = str(uuid.uuid4())
     url = operation.path.replace("{user_id}", call.target)
+    if call.file is not None:
+        url = url.replace("{file_id}", call.file[0])
+    params = QUERY_OVERRIDES.get(operation.operation_id)
     body = request_body(stage, operation, call)
     if body is None:
-        return stage.client.request(operation.method.upper(), url, headers=headers)
+        return stage.client.request(operation.method.upper(), url, headers=headers, params=params)
     media_type, value = body
     if media_type == "application/x-www-form-urlencoded":
         return stage.client.request(operation.method.upper(), url, headers=headers, data=value)
+    if media_type == "multipart/form-data":
+        return stage.client.request(operation.method.upper(), url, headers=headers, files=value)
     headers["Content-Type"] = media_type
     return stage.client.request(operation.method.upper(), url, headers=headers, content=json.dumps(value))
 
@@ -372,8 +400,15 @@ def test_the_answer_is_the_one_the_spec_promises(stages: Stages, operation: Spec
     elif role in operation.self_only and call.target != call.caller_id:
         assert status == 404, f"{where}: {status} {response.text}"
         expected_changed = False
+    elif identity == "other_user" and call.file is not None:
+        assert status == 404, f"{where}: someone else's file answered {status}: {response.text}"
+        expected_changed = False
     else:
         assert 200 <= status < 300, f"{where}: an allowed call answered {status}: {response.text}"
         expected_changed = True
     if not expected_changed:
         assert stages.hs.read(call.target).json() == before, f"{where}: the target changed"
+        if call.file is not None:
+            file_id, owner_token = call.file
+            kept = stages.hs.client.get(f"{FILES}/{file_id}", headers=bearer(owner_token))
+            assert kept.status_code == 200, f"{where}: the file is gone after a refused call"
