@@ -764,7 +764,10 @@ class EventEnvelope(BaseModel):
     model_config = ConfigDict(
         populate_by_name=True,
     )
-    id: UUID
+    id: Annotated[StrictStr, Field(pattern="^[A-Za-z0-9._:-]{1,128}$")]
+    """
+    The event's id (opaque), also its SSE `id:`.
+    """
     type: Type
     occurred_at: AwareDatetime
     data: UserEventData | UserDeletedEventData | FileUploadedEventData

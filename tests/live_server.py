@@ -49,13 +49,31 @@ class LiveServer:
             self.thread.join(5)
 
 
+class _DrainingServer(uvicorn.Server):
+    """uvicorn, beginning the app's graceful shutdown first, as SIGTERM does in production.
+
+    A server in a thread gets no signals; this mirrors impl.platform.shutdown.chain_signal_handlers, which makes
+    SIGTERM begin ``app.state.shutdown`` before uvicorn closes the connections.
+    """
+
+    def __init__(self, config: uvicorn.Config, app: FastAPI) -> None:
+        super().__init__(config)
+        self._app = app
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        graceful = getattr(self._app.state, "shutdown", None)
+        if graceful is not None:
+            await graceful.begin()
+        await super().shutdown(sockets)
+
+
 @contextmanager
 def live_server(app: FastAPI, *, startup_timeout: float = 30.0, **config: object) -> Iterator[LiveServer]:
     """Serve ``app`` on a free loopback port until the block ends; ``config`` goes to ``uvicorn.Config``."""
     port = free_port()
     options: dict[str, object] = {"log_level": "warning", "lifespan": "on", "timeout_graceful_shutdown": 5}
     options.update(config)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, **options))  # type: ignore[arg-type]
+    server = _DrainingServer(uvicorn.Config(app, host="127.0.0.1", port=port, **options), app)  # type: ignore[arg-type]
     # uvicorn installs signal handlers only in the main thread; this one is stopped through should_exit.
     thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
     thread.start()
