@@ -6,10 +6,12 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, RootModel, StrictStr
+from pydantic import AwareDatetime, ConfigDict, Field, RootModel, StrictStr
+
+from generated._model_base import ContractModel
 
 
-class JoinMessage(BaseModel):
+class JoinMessage(ContractModel):
     model_config = ConfigDict(
         extra="forbid",
         populate_by_name=True,
@@ -22,7 +24,7 @@ class JoinMessage(BaseModel):
     """
 
 
-class LeaveMessage(BaseModel):
+class LeaveMessage(ContractModel):
     model_config = ConfigDict(
         extra="forbid",
         populate_by_name=True,
@@ -35,7 +37,7 @@ class LeaveMessage(BaseModel):
     """
 
 
-class SayMessage(BaseModel):
+class SayMessage(ContractModel):
     model_config = ConfigDict(
         extra="forbid",
         populate_by_name=True,
@@ -49,7 +51,7 @@ class SayMessage(BaseModel):
     text: Annotated[StrictStr, Field(max_length=1000, min_length=1)]
 
 
-class PingMessage(BaseModel):
+class PingMessage(ContractModel):
     model_config = ConfigDict(
         extra="forbid",
         populate_by_name=True,
@@ -78,7 +80,7 @@ class Room(RootModel[StrictStr]):
     """
 
 
-class WelcomeMessage(BaseModel):
+class WelcomeMessage(ContractModel):
     model_config = ConfigDict(
         extra="forbid",
         populate_by_name=True,
@@ -92,7 +94,7 @@ class WelcomeMessage(BaseModel):
     """
 
 
-class JoinedMessage(BaseModel):
+class JoinedMessage(ContractModel):
     model_config = ConfigDict(
         extra="forbid",
         populate_by_name=True,
@@ -105,7 +107,7 @@ class JoinedMessage(BaseModel):
     """
 
 
-class LeftMessage(BaseModel):
+class LeftMessage(ContractModel):
     model_config = ConfigDict(
         extra="forbid",
         populate_by_name=True,
@@ -118,7 +120,7 @@ class LeftMessage(BaseModel):
     """
 
 
-class RoomMessage(BaseModel):
+class RoomMessage(ContractModel):
     model_config = ConfigDict(
         extra="forbid",
         populate_by_name=True,
@@ -135,7 +137,7 @@ class RoomMessage(BaseModel):
     sent_at: AwareDatetime
 
 
-class PongMessage(BaseModel):
+class PongMessage(ContractModel):
     model_config = ConfigDict(
         extra="forbid",
         populate_by_name=True,
@@ -156,7 +158,7 @@ class ErrorCode(StrEnum):
     unavailable = "unavailable"
 
 
-class ErrorMessage(BaseModel):
+class ErrorMessage(ContractModel):
     model_config = ConfigDict(
         extra="forbid",
         populate_by_name=True,
@@ -183,7 +185,7 @@ class ServerMessage(RootModel[WelcomeMessage | JoinedMessage | LeftMessage | Roo
     """
 
 
-class EventEnvelope(BaseModel):
+class EventEnvelope(ContractModel):
     """
     Every event on the bus: `type` names it and decides the shape of `data` (see the messages of the `events` channel). Consumers ignore types they do not know.
     """
@@ -205,7 +207,7 @@ class EventEnvelope(BaseModel):
     data: dict[str, Any]
 
 
-class UserEventData(BaseModel):
+class UserEventData(ContractModel):
     model_config = ConfigDict(
         extra="forbid",
         populate_by_name=True,
@@ -217,7 +219,7 @@ class UserEventData(BaseModel):
     """
 
 
-class UserDeletedEventData(BaseModel):
+class UserDeletedEventData(ContractModel):
     model_config = ConfigDict(
         extra="forbid",
         populate_by_name=True,
@@ -226,7 +228,7 @@ class UserDeletedEventData(BaseModel):
     user_id: UUID
 
 
-class FileUploadedEventData(BaseModel):
+class FileUploadedEventData(ContractModel):
     model_config = ConfigDict(
         extra="forbid",
         populate_by_name=True,
@@ -238,7 +240,7 @@ class FileUploadedEventData(BaseModel):
     """
 
 
-class ChatMessageEventData(BaseModel):
+class ChatMessageEventData(ContractModel):
     model_config = ConfigDict(
         extra="forbid",
         populate_by_name=True,
@@ -254,7 +256,7 @@ class ChatMessageEventData(BaseModel):
     sent_at: AwareDatetime
 
 
-class UserCreatedEvent(BaseModel):
+class UserCreatedEvent(ContractModel):
     model_config = ConfigDict(
         extra="forbid",
         populate_by_name=True,
@@ -272,7 +274,7 @@ class UserCreatedEvent(BaseModel):
     data: UserEventData
 
 
-class UserUpdatedEvent(BaseModel):
+class UserUpdatedEvent(ContractModel):
     model_config = ConfigDict(
         extra="forbid",
         populate_by_name=True,
@@ -290,7 +292,7 @@ class UserUpdatedEvent(BaseModel):
     data: UserEventData
 
 
-class UserDeletedEvent(BaseModel):
+class UserDeletedEvent(ContractModel):
     model_config = ConfigDict(
         extra="forbid",
         populate_by_name=True,
@@ -308,7 +310,7 @@ class UserDeletedEvent(BaseModel):
     data: UserDeletedEventData
 
 
-class FileUploadedEvent(BaseModel):
+class FileUploadedEvent(ContractModel):
     model_config = ConfigDict(
         extra="forbid",
         populate_by_name=True,
@@ -326,7 +328,7 @@ class FileUploadedEvent(BaseModel):
     data: FileUploadedEventData
 
 
-class ChatMessageEvent(BaseModel):
+class ChatMessageEvent(ContractModel):
     model_config = ConfigDict(
         extra="forbid",
         populate_by_name=True,

@@ -6,10 +6,12 @@ from enum import StrEnum
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SecretStr, StrictBool, StrictInt, StrictStr
+from pydantic import AwareDatetime, ConfigDict, Field, SecretStr, StrictBool, StrictInt, StrictStr
+
+from generated._model_base import ContractModel
 
 
-class FileUpload(BaseModel):
+class FileUpload(ContractModel):
     """
     The multipart form of an upload.
     """
@@ -36,7 +38,7 @@ class ContentType(StrEnum):
     text_plain = "text/plain"
 
 
-class FileMetadata(BaseModel):
+class FileMetadata(ContractModel):
     """
     A stored file. Its bytes are at `/api/v1/files/{id}/content`.
     """
@@ -68,7 +70,7 @@ class FileMetadata(BaseModel):
     created_at: AwareDatetime
 
 
-class FilePage(BaseModel):
+class FilePage(ContractModel):
     """
     One page of the caller's files.
     """
@@ -88,7 +90,7 @@ class Mode(StrEnum):
     blocking = "blocking"
 
 
-class DemoResult(BaseModel):
+class DemoResult(ContractModel):
     model_config = ConfigDict(
         populate_by_name=True,
     )
@@ -100,7 +102,7 @@ class DemoResult(BaseModel):
     """
 
 
-class CpuWork(BaseModel):
+class CpuWork(ContractModel):
     model_config = ConfigDict(
         extra="forbid",
         populate_by_name=True,
@@ -111,7 +113,7 @@ class CpuWork(BaseModel):
     """
 
 
-class CpuResult(BaseModel):
+class CpuResult(ContractModel):
     model_config = ConfigDict(
         populate_by_name=True,
     )
@@ -127,14 +129,14 @@ class Type(StrEnum):
     file_uploaded = "file.uploaded"
 
 
-class UserDeletedEventData(BaseModel):
+class UserDeletedEventData(ContractModel):
     model_config = ConfigDict(
         populate_by_name=True,
     )
     user_id: UUID
 
 
-class FileUploadedEventData(BaseModel):
+class FileUploadedEventData(ContractModel):
     model_config = ConfigDict(
         populate_by_name=True,
     )
@@ -150,7 +152,7 @@ class Event(StrEnum):
     reset = "reset"
 
 
-class SseEvent(BaseModel):
+class SseEvent(ContractModel):
     """
     One Server-Sent Event of the stream (this schema describes each event, as OpenAPI 3.1 tools read a `text/event-stream` schema): `event` is the type, `data` one line of JSON.
     """
@@ -184,7 +186,7 @@ class SseEvent(BaseModel):
     ]
 
 
-class TickEventData(BaseModel):
+class TickEventData(ContractModel):
     """
     The `data:` of a `tick` event.
     """
@@ -195,7 +197,7 @@ class TickEventData(BaseModel):
     time: AwareDatetime
 
 
-class ResetEventData(BaseModel):
+class ResetEventData(ContractModel):
     """
     The `data:` of a `reset` event; events since `Last-Event-ID` may have been missed.
     """
@@ -206,7 +208,7 @@ class ResetEventData(BaseModel):
     reason: Literal["last_event_id_unknown"]
 
 
-class RegistrationAccepted(BaseModel):
+class RegistrationAccepted(ContractModel):
     """
     The registration was accepted; the body never says whether the email was known.
     """
@@ -220,7 +222,7 @@ class RegistrationAccepted(BaseModel):
     ]
 
 
-class RefreshRequest(BaseModel):
+class RefreshRequest(ContractModel):
     """
     A refresh token to rotate.
     """
@@ -235,7 +237,7 @@ class RefreshRequest(BaseModel):
     """
 
 
-class TokenPair(BaseModel):
+class TokenPair(ContractModel):
     """
     An access token for `Authorization Bearer` and a single-use refresh token (RFC 6749 §5.1).
     """
@@ -262,7 +264,7 @@ class TokenPair(BaseModel):
     """
 
 
-class PasswordChange(BaseModel):
+class PasswordChange(ContractModel):
     """
     Your current password and the new one.
     """
@@ -278,7 +280,7 @@ class PasswordChange(BaseModel):
     """
 
 
-class Jwk(BaseModel):
+class Jwk(ContractModel):
     """
     A public signing key (RFC 7517, RFC 7518 §6.3).
     """
@@ -300,7 +302,7 @@ class Jwk(BaseModel):
     """
 
 
-class Jwks(BaseModel):
+class Jwks(ContractModel):
     """
     A JSON Web Key Set.
     """
@@ -311,7 +313,7 @@ class Jwks(BaseModel):
     keys: list[Jwk]
 
 
-class ValidationError(BaseModel):
+class ValidationError(ContractModel):
     """
     One validation error. `pointer` locates it in the body; `parameter` or `header` name it elsewhere.
     """
@@ -337,7 +339,7 @@ class ValidationError(BaseModel):
     """
 
 
-class Health(BaseModel):
+class Health(ContractModel):
     """
     A summary of the running service.
     """
@@ -355,7 +357,7 @@ class Health(BaseModel):
     """
 
 
-class Liveness(BaseModel):
+class Liveness(ContractModel):
     """
     The liveness of the process.
     """
@@ -378,7 +380,7 @@ class CheckStatus(StrEnum):
     down = "down"
 
 
-class DependencyCheck(BaseModel):
+class DependencyCheck(ContractModel):
     """
     The outcome of checking one dependency.
     """
@@ -411,7 +413,7 @@ class Role(StrEnum):
     user = "user"
 
 
-class User(BaseModel):
+class User(ContractModel):
     """
     A user. Never carries a password or its hash.
     """
@@ -440,7 +442,7 @@ class User(BaseModel):
     updated_at: Annotated[AwareDatetime, Field(frozen=True)]
 
 
-class UserPage(BaseModel):
+class UserPage(ContractModel):
     """
     One page of users.
     """
@@ -455,14 +457,14 @@ class UserPage(BaseModel):
     """
 
 
-class UserEventData(BaseModel):
+class UserEventData(ContractModel):
     model_config = ConfigDict(
         populate_by_name=True,
     )
     user: User
 
 
-class Registration(BaseModel):
+class Registration(ContractModel):
     """
     A new account.
     """
@@ -496,7 +498,7 @@ class Registration(BaseModel):
     """
 
 
-class Credentials(BaseModel):
+class Credentials(ContractModel):
     """
     An email and password.
     """
@@ -523,7 +525,7 @@ class Credentials(BaseModel):
     """
 
 
-class PasswordGrant(BaseModel):
+class PasswordGrant(ContractModel):
     """
     The OAuth2 password grant form (RFC 6749 §4.3.2); `username` is the email.
     """
@@ -551,7 +553,7 @@ class PasswordGrant(BaseModel):
     """
 
 
-class ProfilePatch(BaseModel):
+class ProfilePatch(ContractModel):
     """
     A JSON Merge Patch of your own profile; an email change needs `current_password`.
     """
@@ -585,7 +587,7 @@ class ProfilePatch(BaseModel):
     """
 
 
-class Problem(BaseModel):
+class Problem(ContractModel):
     """
     An RFC 9457 problem document.
     """
@@ -619,7 +621,7 @@ class Problem(BaseModel):
     """
 
 
-class Readiness(BaseModel):
+class Readiness(ContractModel):
     """
     The result of every readiness check.
     """
@@ -645,7 +647,7 @@ class ReadinessProblem(Problem):
     checks: list[DependencyCheck]
 
 
-class UserCreate(BaseModel):
+class UserCreate(ContractModel):
     """
     A new user, created by an admin. Without `password` the user cannot sign in until one is set.
     """
@@ -686,7 +688,7 @@ class UserCreate(BaseModel):
     """
 
 
-class UserReplace(BaseModel):
+class UserReplace(ContractModel):
     """
     Every writable field of a user. `role` may be omitted (kept as is); only admins change it.
     """
@@ -721,7 +723,7 @@ class UserReplace(BaseModel):
     """
 
 
-class UserPatch(BaseModel):
+class UserPatch(ContractModel):
     """
     A JSON Merge Patch of the writable fields; at least one. Only admins change `role`.
     """
@@ -756,7 +758,7 @@ class UserPatch(BaseModel):
     """
 
 
-class EventEnvelope(BaseModel):
+class EventEnvelope(ContractModel):
     """
     One event of the service's event bus as SSE `data:` (and as described in `/asyncapi.yaml`). `data` depends on `type`: `UserEventData` (user.created, user.updated), `UserDeletedEventData`, `FileUploadedEventData`.
     """

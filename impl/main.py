@@ -35,4 +35,8 @@ def main() -> None:
         log_level=settings.log_level,
         server_header=False,  # no product banner for scanners
         proxy_headers=False,  # client addresses come from the socket until trusted proxies are configured
+        # Protocol-level pings on chat sockets: a peer that stops answering is closed after one more interval.
+        ws_ping_interval=settings.ws_heartbeat_seconds,
+        ws_ping_timeout=settings.ws_heartbeat_seconds,
+        ws_max_size=settings.ws_max_message_bytes * 4,  # a hard ceiling; the chat refuses > WS_MAX_MESSAGE_BYTES (1009)
     )

@@ -15,19 +15,27 @@ import tempfile
 from pathlib import Path
 
 from scripts.generate_api import HEADER, SpecError, generate
+from scripts.generate_messages import generate_messages
 
 ROOT = Path(__file__).resolve().parent.parent
 INIT = HEADER + '"""Code generated from spec/openapi.yaml: Pydantic models and typed route stubs."""\n'
 
 
+MODEL_BASE_TEMPLATE = Path(__file__).with_name("templates") / "model_base.py"
+
+
 def generate_all(spec: Path, out: Path, package: str = "generated") -> None:
     out.mkdir(parents=True, exist_ok=True)
+    # The models' base class (pyproject's `base-class`): JSON Schema integers, see the template's docstring.
+    (out / "_model_base.py").write_text(HEADER + MODEL_BASE_TEMPLATE.read_text(encoding="utf-8"), encoding="utf-8")
     codegen = Path(sys.executable).with_name("datamodel-codegen")
     subprocess.run(  # noqa: S603  # nosec B603
         [str(codegen), "--input", str(spec), "--output", str(out / "models.py")], check=True, cwd=ROOT
     )
     (out / "__init__.py").write_text(INIT, encoding="utf-8")
     generate(spec, out / "api", package)
+    # The message models of the AsyncAPI document beside the OpenAPI one (chat frames and events).
+    generate_messages(spec.with_name("asyncapi.yaml"), out / "messages.py")
 
 
 def tree(root: Path) -> dict[str, str]:
