@@ -53,6 +53,12 @@ class AccessGuard:
         token = bearer_token(request)
         if not token:
             raise UnauthorizedError(token_sent=token is not None)
+        return await self.authenticate_token(token)
+
+    async def authenticate_token(self, token: str) -> Principal:
+        """The owner of a valid, unrevoked access token however it arrived (a WebSocket subprotocol, too); else 401."""
+        if not token:
+            raise UnauthorizedError(token_sent=False)
         try:
             claims = self._tokens.verify(token, expected_type="access")
             subject = uuid.UUID(claims.subject)

@@ -23,8 +23,11 @@ from starlette.staticfiles import StaticFiles
 
 HTTP_METHODS = ("get", "head", "post", "put", "patch", "delete", "options", "trace")
 DOCS_ASSETS = "/docs/assets"
+ASYNCAPI_PATH = "/asyncapi.yaml"
 # Documentation routes the service adds beside the spec's operations (and the only ones it may add).
-DOCUMENTATION_PATHS = frozenset({"/openapi.json", "/openapi.yaml", "/docs", "/docs/oauth2-redirect", "/redoc"})
+DOCUMENTATION_PATHS = frozenset(
+    {"/openapi.json", "/openapi.yaml", ASYNCAPI_PATH, "/docs", "/docs/oauth2-redirect", "/redoc"}
+)
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -71,6 +74,9 @@ class OpenApiDocument:
 def served_operations(app: FastAPI) -> set[OperationKey]:
     """(method, path, operationId) of every API route; documentation routes are not API routes.
 
+    Only HTTP operations (``APIRoute``) count: a WebSocket route is described by spec/asyncapi.yaml, not by the
+    OpenAPI document, so it is neither required by nor compared with the spec's paths.
+
     Since FastAPI 0.137, ``app.routes`` holds included routers unflattened; ``iter_route_contexts`` walks them and
     resolves include prefixes, so a router hidden behind ``include_router`` is still counted.
     """
@@ -97,8 +103,12 @@ def verify_routes(app: FastAPI, document: OpenApiDocument) -> None:
         raise RouteDriftError("; ".join(problems))
 
 
-def mount_documentation(app: FastAPI, document: OpenApiDocument) -> None:
-    """Serve the document verbatim and the Swagger UI / ReDoc pages, with their assets, from this process."""
+def mount_documentation(app: FastAPI, document: OpenApiDocument, *, asyncapi_yaml: bytes | None = None) -> None:
+    """Serve the document verbatim and the Swagger UI / ReDoc pages, with their assets, from this process.
+
+    ``asyncapi_yaml``, the AsyncAPI document of the WebSocket chat and the events, is served verbatim at
+    ``/asyncapi.yaml`` (the OpenAPI document points there; its relative references reach ``/openapi.yaml``).
+    """
     assets = files("fastapi_offline") / "static"
     app.mount(DOCS_ASSETS, StaticFiles(directory=str(assets)), name="docs-assets")
     title = document.title
@@ -108,6 +118,9 @@ def mount_documentation(app: FastAPI, document: OpenApiDocument) -> None:
 
     async def openapi_yaml(request: Request) -> Response:
         return Response(document.raw_yaml, media_type="application/yaml")
+
+    async def asyncapi(request: Request) -> Response:
+        return Response(asyncapi_yaml, media_type="application/yaml")
 
     async def swagger_ui(request: Request) -> HTMLResponse:
         root = request.scope.get("root_path", "")
@@ -141,3 +154,5 @@ def mount_documentation(app: FastAPI, document: OpenApiDocument) -> None:
         ("/redoc", redoc),
     ):
         app.add_api_route(path, endpoint, methods=["GET"], include_in_schema=False)
+    if asyncapi_yaml is not None:
+        app.add_api_route(ASYNCAPI_PATH, asyncapi, methods=["GET"], include_in_schema=False)

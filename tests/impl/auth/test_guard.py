@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from impl.app import create_app
+from impl.auth.errors import UnauthorizedError
+from impl.auth.guard import AccessGuard
+from impl.auth.signing_keys import SigningKeys
+from impl.auth.token_blacklist import MemoryTokenBlacklist
+from impl.auth.tokens import TokenService
+from impl.platform.rate_limit import RateLimiter
 from tests.conftest import ADMIN_EMAIL, bearer, sign_in, test_settings
 from tests.impl.auth.conftest import AUTH, PASSWORD, login, register
 
@@ -137,3 +146,29 @@ def test_a_trusted_proxy_names_the_client(tmp_path: Path) -> None:
         other = failed_logins(client, ["198.51.100.8"])
     assert same == [401] * 5 + [429]
     assert other == [401]
+
+
+def _bare_guard() -> tuple[AccessGuard, TokenService, MemoryTokenBlacklist]:
+    tokens = TokenService(keys=SigningKeys.symmetric(secret="x" * 40), issuer="charter", audience="charter-api")
+    blacklist = MemoryTokenBlacklist()
+    return (
+        AccessGuard(tokens=tokens, blacklist=blacklist, limiter=RateLimiter(policies={}, redis_url=None)),
+        tokens,
+        blacklist,
+    )
+
+
+def test_a_token_from_elsewhere_than_the_header_is_verified_the_same_way() -> None:
+    # WebSockets carry the token in a subprotocol; the guard checks it exactly as an Authorization header's.
+    guard, tokens, blacklist = _bare_guard()
+    token, claims = tokens.issue(token_type="access", subject=str(uuid.uuid4()), family_id="f1", role="user")
+    refresh, _ = tokens.issue(token_type="refresh", subject=claims.subject, family_id="f1")
+
+    principal = asyncio.run(guard.authenticate_token(token))
+    assert (str(principal.subject), principal.role, principal.token_id) == (claims.subject, "user", claims.token_id)
+    for wrong in ("", "not-a-jwt", refresh):
+        with pytest.raises(UnauthorizedError):
+            asyncio.run(guard.authenticate_token(wrong))
+    asyncio.run(blacklist.revoke(token_id=claims.token_id, expires_at=claims.expires_at))
+    with pytest.raises(UnauthorizedError):
+        asyncio.run(guard.authenticate_token(token))

@@ -2,14 +2,12 @@
 cannot be reached refuses (503) instead of letting a possibly revoked token through.
 
 Redis tests use the shared server through ``redis_url``, each under its own key prefix, and delete their keys
-afterwards. "Redis down" is a throw-away redis-server this file starts and kills, or a port nothing listens on.
+afterwards. "Redis down" is a throw-away redis-server (tests/throwaway_redis.py) killed and restarted, or a dead port.
 """
 
 from __future__ import annotations
 
 import asyncio
-import socket
-import subprocess
 import time
 from collections.abc import Iterator
 from uuid import uuid4
@@ -27,6 +25,8 @@ from impl.auth.token_blacklist import (
     create_token_blacklist,
 )
 from impl.platform.problems import ProblemError, install_problem_handlers
+from tests.live_server import free_port
+from tests.throwaway_redis import ThrowawayRedis, throwaway_redis
 
 NOW = 1_750_000_000
 
@@ -212,50 +212,15 @@ def test_redis_an_expired_revocation_is_forgotten(redis_url: str, redis_prefix: 
 # --- Redis down: fail closed ------------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
-def _start_redis(port: int) -> subprocess.Popen[bytes]:
-    """A throw-away redis-server of our own (never the shared one), answering once this returns."""
-    server = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return server
-        except OSError:
-            time.sleep(0.05)
-    server.kill()
-    server.wait()
-    raise RuntimeError(f"redis-server did not start on port {port}")
-
-
-def _kill(server: subprocess.Popen[bytes]) -> None:
-    if server.poll() is None:
-        server.kill()
-    server.wait()
-
-
 def test_redis_killed_fails_closed_with_503_then_recovers_without_restart() -> None:
-    port = _free_port()
-    servers = [_start_redis(port)]
-
-    async def scenario() -> None:
-        blacklist = RedisTokenBlacklist(redis_url=f"redis://127.0.0.1:{port}/0")
+    async def scenario(server: ThrowawayRedis) -> None:
+        blacklist = RedisTokenBlacklist(redis_url=server.url)
         try:
             expires_at = int(time.time()) + 600
             await blacklist.revoke(token_id="jti", expires_at=expires_at)
             assert await blacklist.is_revoked("jti")
 
-            await asyncio.to_thread(_kill, servers[0])
+            await asyncio.to_thread(server.kill)
 
             for call in (
                 blacklist.is_revoked("jti"),
@@ -268,23 +233,20 @@ def test_redis_killed_fails_closed_with_503_then_recovers_without_restart() -> N
                 assert caught.value.status == 503
                 assert "Retry-After" in caught.value.headers
 
-            servers.append(await asyncio.to_thread(_start_redis, port))  # empty: the new server kept nothing
+            await asyncio.to_thread(server.restart)  # empty: the new server kept nothing
             await blacklist.ping()
             await blacklist.revoke(token_id="other", expires_at=expires_at)
             assert await blacklist.is_revoked("other")
         finally:
             await blacklist.close()
 
-    try:
-        asyncio.run(scenario())
-    finally:
-        for server in servers:
-            _kill(server)
+    with throwaway_redis() as server:
+        asyncio.run(scenario(server))
 
 
 def test_redis_never_reachable_fails_closed() -> None:
     async def scenario() -> None:
-        blacklist = RedisTokenBlacklist(redis_url=f"redis://:hunter2-secret@127.0.0.1:{_free_port()}/0")
+        blacklist = RedisTokenBlacklist(redis_url=f"redis://:hunter2-secret@127.0.0.1:{free_port()}/0")
         try:
             with pytest.raises(TokenBlacklistUnavailableError) as caught:
                 await blacklist.is_revoked("jti")
@@ -299,7 +261,7 @@ def test_blacklist_unavailable_is_a_503_problem_with_retry_after_never_a_500() -
     assert issubclass(TokenBlacklistUnavailableError, ProblemError)
     app = FastAPI()
     install_problem_handlers(app)
-    blacklist = RedisTokenBlacklist(redis_url=f"redis://127.0.0.1:{_free_port()}/0")
+    blacklist = RedisTokenBlacklist(redis_url=f"redis://127.0.0.1:{free_port()}/0")
 
     @app.get("/protected")
     async def protected() -> dict[str, bool]:

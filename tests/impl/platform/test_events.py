@@ -2,7 +2,7 @@
 a failing or slow subscriber never affects the others or the publisher; a dead Redis is a 503, then it recovers.
 
 Redis tests use the shared server through ``redis_url``, each on its own channel. "Redis down" is a throw-away
-redis-server this file starts, kills and restarts on the same port; the shared one is never touched.
+redis-server (tests/throwaway_redis.py) killed and restarted on the same port; the shared one is never touched.
 """
 
 from __future__ import annotations
@@ -10,9 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import socket
-import subprocess
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from uuid import uuid4
@@ -31,6 +28,7 @@ from impl.platform.events import (
     create_event_bus,
 )
 from impl.platform.problems import ProblemError
+from tests.throwaway_redis import ThrowawayRedis, throwaway_redis
 
 BusFactory = Callable[[], EventBus]
 WAIT_SECONDS = 5.0  # an upper bound for "it arrives", never a speed claim
@@ -311,62 +309,25 @@ def test_garbage_on_the_channel_is_logged_and_skipped(redis_url: str, caplog: py
 # --- Redis: down, then back ----------------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _start_redis(port: int) -> subprocess.Popen[bytes]:
-    """A throw-away redis-server of our own (never the shared one), answering once this returns."""
-    server = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return server
-        except OSError:
-            time.sleep(0.05)
-    server.kill()
-    server.wait()
-    raise RuntimeError(f"redis-server did not start on port {port}")
-
-
-def _kill(server: subprocess.Popen[bytes]) -> None:
-    if server.poll() is None:
-        server.kill()
-    server.wait()
-
-
 @pytest.fixture
-def private_redis() -> Iterator[tuple[int, list[subprocess.Popen[bytes]]]]:
-    port = _free_port()
-    servers = [_start_redis(port)]
-    try:
-        yield port, servers
-    finally:
-        for server in servers:
-            _kill(server)
+def private_redis() -> Iterator[ThrowawayRedis]:
+    with throwaway_redis() as server:
+        yield server
 
 
 def test_redis_killed_publish_is_a_503_then_the_listener_recovers_on_its_own(
-    private_redis: tuple[int, list[subprocess.Popen[bytes]]], caplog: pytest.LogCaptureFixture
+    private_redis: ThrowawayRedis, caplog: pytest.LogCaptureFixture
 ) -> None:
-    port, servers = private_redis
+    server = private_redis
 
     async def scenario() -> None:
-        bus = RedisEventBus(redis_url=f"redis://127.0.0.1:{port}/0", channel="charter:events")
+        bus = RedisEventBus(redis_url=server.url, channel="charter:events")
         async with started(bus), bus.subscribe() as events:
             await bus.ping()
             await bus.publish(before := Event(type="user.created"))
             assert await receive(events, 1) == [before]
 
-            await asyncio.to_thread(_kill, servers[0])
+            await asyncio.to_thread(server.kill)
             with pytest.raises(EventBusUnavailableError) as raised:
                 await bus.publish(Event(type="user.updated"))
             assert isinstance(raised.value, ProblemError)
@@ -375,7 +336,7 @@ def test_redis_killed_publish_is_a_503_then_the_listener_recovers_on_its_own(
             with pytest.raises(EventBusUnavailableError):
                 await bus.ping()
 
-            servers.append(await asyncio.to_thread(_start_redis, port))
+            await asyncio.to_thread(server.restart)
             async with asyncio.timeout(WAIT_SECONDS * 2):  # the listener's back-off is capped at 2 s
                 while True:
                     try:

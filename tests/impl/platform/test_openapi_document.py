@@ -12,10 +12,11 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from impl.app import create_app
-from impl.platform.openapi_document import OpenApiDocument, RouteDriftError, verify_routes
+from impl.platform.openapi_document import OpenApiDocument, RouteDriftError, served_operations, verify_routes
 from impl.platform.settings import PROJECT_ROOT, Settings
 
 SPEC = PROJECT_ROOT / "spec" / "openapi.yaml"
+ASYNCAPI = PROJECT_ROOT / "spec" / "asyncapi.yaml"
 
 
 def test_openapi_yaml_is_the_file_byte_for_byte(client: TestClient) -> None:
@@ -23,6 +24,13 @@ def test_openapi_yaml_is_the_file_byte_for_byte(client: TestClient) -> None:
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/yaml"
     assert response.content == SPEC.read_bytes()
+
+
+def test_asyncapi_yaml_is_the_file_byte_for_byte(client: TestClient) -> None:
+    response = client.get("/asyncapi.yaml")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/yaml"
+    assert response.content == ASYNCAPI.read_bytes()
 
 
 def test_openapi_json_is_the_same_document(client: TestClient) -> None:
@@ -60,7 +68,7 @@ def test_swagger_oauth2_redirect_page_is_served(client: TestClient) -> None:
 def test_docs_can_be_switched_off(tmp_path: Path) -> None:
     app = create_app(Settings(app_env="test", data_dir=tmp_path, docs_enabled=False))
     with TestClient(app) as client:
-        for path in ("/docs", "/redoc", "/openapi.json", "/openapi.yaml"):
+        for path in ("/docs", "/redoc", "/openapi.json", "/openapi.yaml", "/asyncapi.yaml"):
             assert client.get(path).status_code == 404, path
         assert client.get("/health").status_code == 200
 
@@ -109,3 +117,18 @@ def test_a_file_that_is_not_openapi_is_refused(tmp_path: Path) -> None:
     path.write_text(json.dumps({"hello": "world"}), encoding="utf-8")
     with pytest.raises(ValueError, match="not an OpenAPI document"):
         OpenApiDocument.load(path)
+
+
+def test_websocket_routes_are_not_operations_of_the_openapi_document(app: FastAPI) -> None:
+    # The AsyncAPI document describes them: the app's own chat socket and any other one pass verify_routes.
+    from fastapi import APIRouter, WebSocket
+
+    extra = APIRouter()
+
+    @extra.websocket("/v9/socket")
+    async def socket(websocket: WebSocket) -> None:
+        await websocket.close()
+
+    app.include_router(extra)
+    assert not any(op.path.startswith(("/api/v1/ws/", "/v9/")) for op in served_operations(app))
+    verify_routes(app, OpenApiDocument.load(SPEC))

@@ -2,7 +2,7 @@
 and a store that is down answered by the policy (fail open or 503), never by a 500.
 
 Redis tests use the shared server through ``redis_url``, each under its own key prefix, and delete their keys
-afterwards. "Redis down" is a throw-away redis-server this file starts and kills, or a port that never answers.
+afterwards. "Redis down" is a throw-away redis-server (tests/throwaway_redis.py) killed and restarted, or a dead port.
 """
 
 from __future__ import annotations
@@ -11,8 +11,6 @@ import asyncio
 import logging
 import re
 import socket
-import subprocess
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from uuid import uuid4
@@ -32,6 +30,8 @@ from impl.platform.rate_limit import (
     StrategyName,
     parse_rate,
 )
+from tests.live_server import free_port
+from tests.throwaway_redis import ThrowawayRedis, throwaway_redis
 
 AUTH = RateLimitPolicy(name="auth", amount=5, window_seconds=300, strategy="moving-window", fail_closed=True)
 GENERAL = RateLimitPolicy(name="general", amount=3, window_seconds=60, strategy="fixed-window", fail_closed=False)
@@ -183,7 +183,7 @@ def test_an_unknown_policy_is_a_key_error() -> None:
 def test_a_disabled_limiter_never_refuses_counts_nothing_and_sends_no_headers() -> None:
     async def scenario() -> None:
         # A dead Redis URL: a disabled limiter must not even try it.
-        dead = f"redis://127.0.0.1:{_free_port()}/0"
+        dead = f"redis://127.0.0.1:{free_port()}/0"
         async with opened(RateLimiter(policies=POLICIES, redis_url=dead, enabled=False)) as limiter:
             for _ in range(20):
                 outcome = await limiter.hit(policy="auth", key="k")
@@ -255,51 +255,15 @@ def test_two_workers_sharing_redis_share_one_budget(redis_url: str, key_prefix: 
         asyncio.run(_delete_prefix(redis_url, f"{key_prefix}-other"))
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
-def _start_redis(port: int) -> subprocess.Popen[bytes]:
-    """A throw-away redis-server of our own (never the shared one), answering once this returns."""
-    server = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return server
-        except OSError:
-            time.sleep(0.05)
-    server.kill()
-    server.wait()
-    raise RuntimeError(f"redis-server did not start on port {port}")
-
-
-def _kill(server: subprocess.Popen[bytes]) -> None:
-    if server.poll() is None:
-        server.kill()
-    server.wait()
-
-
 def test_redis_killed_fail_open_degrades_fail_closed_refuses_then_recovers(caplog: pytest.LogCaptureFixture) -> None:
-    port = _free_port()
-    servers = [_start_redis(port)]
-
-    async def scenario() -> None:
-        url = f"redis://127.0.0.1:{port}/0"
-        limiter = RateLimiter(policies=POLICIES, redis_url=url, failure_backoff_seconds=0.2)
+    async def scenario(server: ThrowawayRedis) -> None:
+        limiter = RateLimiter(policies=POLICIES, redis_url=server.url, failure_backoff_seconds=0.2)
         async with opened(limiter):
             assert not (await limiter.hit(policy="general", key="k")).degraded
             assert not (await limiter.hit(policy="auth", key="k")).degraded
             await limiter.ping()
 
-            await asyncio.to_thread(_kill, servers[0])
+            await asyncio.to_thread(server.kill)
             for _ in range(3):  # the first reaches the dead server, the rest are inside the back-off
                 open_outcome = await limiter.hit(policy="general", key="k")
                 assert open_outcome.allowed
@@ -316,7 +280,7 @@ def test_redis_killed_fail_open_degrades_fail_closed_refuses_then_recovers(caplo
                 await limiter.ping()
 
             # It comes back (empty: this server keeps nothing): counting resumes without a restart.
-            servers.append(await asyncio.to_thread(_start_redis, port))
+            await asyncio.to_thread(server.restart)
             await asyncio.sleep(0.3)  # past the back-off
             await limiter.ping()
             recovered = await limiter.hit(policy="auth", key="k")
@@ -324,12 +288,8 @@ def test_redis_killed_fail_open_degrades_fail_closed_refuses_then_recovers(caplo
             assert not recovered.degraded
             assert recovered.remaining == 4
 
-    try:
-        with caplog.at_level(logging.WARNING, logger="charter.rate_limit"):
-            asyncio.run(scenario())
-    finally:
-        for server in servers:
-            _kill(server)
+    with throwaway_redis() as server, caplog.at_level(logging.WARNING, logger="charter.rate_limit"):
+        asyncio.run(scenario(server))
     warnings = [record for record in caplog.records if record.name == "charter.rate_limit"]
     assert warnings
     assert all(record.levelno == logging.WARNING for record in warnings)
@@ -337,7 +297,7 @@ def test_redis_killed_fail_open_degrades_fail_closed_refuses_then_recovers(caplo
 
 def test_an_unreachable_redis_never_leaks_an_exception_or_the_url_password(caplog: pytest.LogCaptureFixture) -> None:
     async def scenario() -> None:
-        url = f"redis://:hunter2-secret@127.0.0.1:{_free_port()}/0"
+        url = f"redis://:hunter2-secret@127.0.0.1:{free_port()}/0"
         async with opened(RateLimiter(policies=POLICIES, redis_url=url, failure_backoff_seconds=0)) as limiter:
             outcome = await limiter.hit(policy="general", key="alice@example.com")
             assert outcome.degraded

@@ -1,0 +1,56 @@
+"""The chat's limits and policies, from the settings (the router builder takes them, not the settings)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from impl.platform.settings import Settings
+
+SUBPROTOCOL = "charter.chat.v1"
+# Enough for any real use; bounds the work a fan-out costs per connection.
+MAX_ROOMS = 20
+# A client this broken is better disconnected than answered forever.
+MAX_INVALID_IN_A_ROW = 5
+OPEN_ENVIRONMENTS = frozenset({"dev", "test"})
+WILDCARD = "*"
+_RATE = re.compile(r"\s*(\d+)\s*/\s*(\d+(?:\.\d+)?)\s*")
+
+
+def parse_rate(rate: str) -> tuple[int, float]:
+    """``"<messages>/<seconds>"`` (e.g. ``"20/10"``) as (messages, seconds)."""
+    match = _RATE.fullmatch(rate)
+    if match is None or int(match[1]) < 1 or float(match[2]) <= 0:
+        raise ValueError(f"chat rate limit {rate!r} is not of the form <messages>/<seconds>, both positive")
+    return int(match[1]), float(match[2])
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChatOptions:
+    max_message_bytes: int
+    rate_amount: int
+    rate_seconds: float
+    allowed_origins: frozenset[str]
+    any_origin: bool
+    queue_size: int
+    max_rooms: int = MAX_ROOMS
+    max_invalid_in_a_row: int = MAX_INVALID_IN_A_ROW
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ChatOptions:
+        amount, seconds = parse_rate(settings.ws_rate_limit)
+        return cls(
+            max_message_bytes=settings.ws_max_message_bytes,
+            rate_amount=amount,
+            rate_seconds=seconds,
+            allowed_origins=frozenset(o.strip() for o in settings.cors_allow_origins if o.strip()),
+            any_origin=origins_are_open(app_env=settings.app_env, allow_origins=settings.cors_allow_origins),
+            queue_size=settings.event_queue_size,
+        )
+
+
+def origins_are_open(*, app_env: str, allow_origins: Collection[str]) -> bool:
+    """As for CORS: any origin with the ``*`` wildcard, or in dev/test when no allow-list is configured."""
+    origins = {origin.strip() for origin in allow_origins if origin.strip()}
+    return WILDCARD in origins or (not origins and app_env in OPEN_ENVIRONMENTS)
