@@ -13,15 +13,16 @@ from generated._model_base import ContractModel
 
 class FileUpload(ContractModel):
     """
-    The multipart form of an upload.
+    The multipart form of an upload; any other part is refused (400).
     """
 
     model_config = ConfigDict(
+        extra="forbid",
         populate_by_name=True,
     )
-    file: Annotated[StrictStr, Field(json_schema_extra={"contentMediaType": "application/octet-stream"})]
+    file: Annotated[StrictStr, Field(json_schema_extra={"contentMediaType": "application/octet-stream"}, min_length=1)]
     """
-    The file's bytes; the part's `filename` becomes the file's name.
+    The file's bytes (at least one); the part's `filename` becomes the file's name.
     """
 
 

@@ -101,7 +101,12 @@ def build_files_router(impl: FilesApi, guard: Guard) -> APIRouter:
         limit: Annotated[int, Query(ge=1, le=100, description="Files per page.")] = 20,
         cursor: Annotated[
             str | None,
-            Query(max_length=512, min_length=1, description="The `next_cursor` of the previous page (opaque)."),
+            Query(
+                max_length=512,
+                min_length=1,
+                pattern="^[A-Za-z0-9_-]+$",
+                description="The `next_cursor` of the previous page (opaque).",
+            ),
         ] = None,
     ) -> models.FilePage | Response:
         """List my files. (GET /api/v1/files)"""

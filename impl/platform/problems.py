@@ -143,15 +143,28 @@ async def handle_validation_error(request: Request, exc: Exception) -> Response:
     return problem(422, detail=detail, instance=request.url.path, extensions={"errors": errors})
 
 
+# Routes that only refuse methods (impl/platform/shadowed_paths.py): they never count as allowing one.
+METHOD_GUARD_ROUTE = "charter:method-guard"
+
+
 def _allowed_methods(request: Request) -> str:
-    """Every method any route serves on this path: Starlette's own 405 names only the first route's methods."""
+    """Every method any route serves on this path: Starlette's own 405 names only the first route's methods.
+
+    Routes of exactly this path win over templated ones that also match it (`/users/export` is not
+    `/users/{user_id}`).
+    """
     path = request.scope["path"]
-    methods: set[str] = set()
+    exact: set[str] = set()
+    matching: set[str] = set()
     for context in iter_route_contexts(request.app.routes):
+        if getattr(context.route, "name", None) == METHOD_GUARD_ROUTE:
+            continue
         regex, route_methods = getattr(context, "path_regex", None), context.methods
         if regex is not None and route_methods and regex.match(path):
-            methods |= route_methods
-    return ", ".join(sorted(methods))
+            matching |= route_methods
+            if getattr(context.route, "path", None) == path:
+                exact |= route_methods
+    return ", ".join(sorted(exact or matching))
 
 
 async def handle_http_exception(request: Request, exc: Exception) -> Response:

@@ -92,7 +92,7 @@ def test_readiness_checks_the_shared_stores_when_redis_is_configured(tmp_path: P
     up = create_app(test_settings(tmp_path / "up", redis_url=redis_url))
     with TestClient(up) as client:
         names = {check["name"] for check in client.get("/readyz").json()["checks"]}
-    assert {"rate_limit_store", "token_blacklist"} <= names
+    assert {"rate_limit_store", "token_blacklist", "event_bus"} <= names
 
     nobody_listens = f"redis://127.0.0.1:{free_port()}/0"
     down = create_app(test_settings(tmp_path / "down", redis_url=nobody_listens, rate_limit_enabled=True))
@@ -101,4 +101,4 @@ def test_readiness_checks_the_shared_stores_when_redis_is_configured(tmp_path: P
     assert response.status_code == 503
     assert "retry-after" in response.headers
     failing = {check["name"] for check in response.json()["checks"] if check["status"] == "down"}
-    assert failing == {"rate_limit_store", "token_blacklist"}
+    assert failing == {"rate_limit_store", "token_blacklist", "event_bus"}
