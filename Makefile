@@ -62,9 +62,10 @@ migration: $(SYNCED) ## Write a new Alembic migration from the models (MSG="what
 	$(BIN)/python -m scripts.new_migration "$(MSG)"
 
 .PHONY: lint-spec
-lint-spec: $(SYNCED) $(NODE_SYNCED) ## Lint the spec: Redocly (recommended-strict and more) and openapi-spec-validator
+lint-spec: $(SYNCED) $(NODE_SYNCED) ## Lint the specs: Redocly and openapi-spec-validator (OpenAPI), @asyncapi/parser (AsyncAPI)
 	npx --no-install redocly lint spec/openapi.yaml --format=stylish
 	$(BIN)/openapi-spec-validator spec/openapi.yaml
+	node scripts/lint_asyncapi.mjs spec/asyncapi.yaml
 
 # --- quality gates -----------------------------------------------------------------------------------------
 .PHONY: lint
