@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -29,6 +30,15 @@ from impl.auth.sessions import AuthSessions
 from impl.auth.signing_keys import SigningKeys
 from impl.auth.token_blacklist import create_token_blacklist
 from impl.auth.tokens import TokenService
+from impl.chat.connections import ChatConnections
+from impl.chat.options import ChatOptions
+from impl.chat.router import build_chat_router
+from impl.demo.cpu_pool import CpuPool
+from impl.demo.service import DemoService
+from impl.files.publishing import FileEvents
+from impl.files.service import COLLECTION as FILES_COLLECTION
+from impl.files.service import FilesService
+from impl.files.storage import FileStorage
 from impl.health.service import HealthService
 from impl.platform.cache import CacheUnavailableError, create_cache
 from impl.platform.cors import cors_options
@@ -54,11 +64,18 @@ from impl.platform.rate_limit import RateLimiter
 from impl.platform.rate_limit_policies import policies_from_spec
 from impl.platform.readiness import ReadinessProbe
 from impl.platform.settings import Settings
+from impl.platform.shadowed_paths import guard_shadowed_paths
+from impl.platform.shutdown import GracefulShutdown, chain_signal_handlers
+from impl.streams.hub import StreamHub
+from impl.streams.replay import ReplayBuffer
+from impl.streams.service import EventsService
+from impl.streams.stream import StreamTiming
 from impl.users.accounts import UserAccounts
 from impl.users.service import UsersService
 
 logger = logging.getLogger("charter.app")
-DOCS_PAGES = (*sorted(path for path in DOCUMENTATION_PATHS if not path.startswith("/openapi")), DOCS_ASSETS)
+# The HTML pages (and their assets) get the docs' CSP; the raw documents (.json, .yaml) keep the API's.
+DOCS_PAGES = (*sorted(path for path in DOCUMENTATION_PATHS if not path.endswith((".json", ".yaml"))), DOCS_ASSETS)
 
 
 class CharterApp(FastAPI):
@@ -84,28 +101,6 @@ class CharterApp(FastAPI):
             app = cast(ASGIApp, ProxyHeadersMiddleware(cast(Any, app), trusted_hosts=self.trusted_proxies))
         app = SecurityHeadersMiddleware(app, docs_paths=DOCS_PAGES)
         return RequestIdMiddleware(app)
-
-
-class _Pending:
-    """TEMPORARY placeholder for handlers being written (issue 5); removed before the work lands."""
-
-    def __getattr__(self, name: str) -> Any:
-        async def not_yet(**_: Any) -> Any:
-            from fastapi import HTTPException
-
-            raise HTTPException(501, f"{name} is not implemented yet")
-
-        return not_yet
-
-
-class _PendingExport(_Pending):
-    """TEMPORARY: the users service with export_users still pending (issue 5)."""
-
-    def __init__(self, users: object) -> None:
-        self._users = users
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._users, name) if name != "export_users" else super().__getattr__(name)
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -174,13 +169,35 @@ def create_app(settings: Settings) -> FastAPI:
         cache=cache,
         cache_ttl=settings.cache_ttl_seconds,
         passwords=auth,
+        events=events,
     )
+
+    # SSE: one replay buffer per process (Last-Event-ID), and the open streams, ended at shutdown.
+    stream_hub = StreamHub(replay=ReplayBuffer(bus=events, size=settings.sse_replay_size))
+
+    files = FilesService(
+        sessions=sessions,
+        storage=FileStorage(settings.data_dir / "files"),
+        events=FileEvents(bus=events),
+        max_upload_bytes=settings.max_upload_bytes,
+    )
+
+    # Its worker processes start with the first CPU job, so an app that never runs one never pays for them.
+    cpu_pool = CpuPool(workers=settings.cpu_pool_workers)
+
+    # Long-lived connections end first at shutdown: SSE streams, then chat sockets with 1001 (going away).
+    shutdown = GracefulShutdown()
+    shutdown.on_shutdown(stream_hub.end_streams)
+    chat_connections = ChatConnections()
+    shutdown.on_shutdown(chat_connections.close_all)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ensure_data_dir(settings.data_dir)
         await events.start()
+        await stream_hub.start()
         await apply_or_check(engine, database_url=settings.effective_database_url(), mode=settings.db_migrations)
+        await files.sweep_interrupted_uploads()
         # The dummy hash unknown accounts are checked against is made now, so the first one costs no more than later.
         await hasher.verify(password_hash=None, password="warm-up")  # noqa: S106  # nosec B106 - not a credential
         if settings.admin_email and settings.admin_password is not None:
@@ -193,9 +210,15 @@ def create_app(settings: Settings) -> FastAPI:
                 # the service from starting: /readyz reports it, and everything recovers when it is back.
                 app.state.admin_created = True
                 logger.warning("the first admin was created, but the cache could not be told (Redis unreachable)")
+        # SIGTERM ends SSE streams and closes chat sockets (1001) before uvicorn waits for open connections.
+        restore_signal_handlers = chain_signal_handlers(shutdown, asyncio.get_running_loop())
         try:
             yield
         finally:
+            restore_signal_handlers()
+            await shutdown.begin()  # a no-op after SIGTERM; otherwise (a server in a thread, a test client) now
+            await stream_hub.close()
+            await cpu_pool.close()
             await events.close()
             await limiter.close()
             await blacklist.close()
@@ -213,9 +236,16 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.events = events
+    app.state.streams = stream_hub
+    app.state.shutdown = shutdown
     install_problem_handlers(app)
     install_database_error_handlers(app)
-    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    # Uploads stream far more than a JSON body may; the files service counts the file itself while it streams.
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        limits_by_path={FILES_COLLECTION: files.max_request_bytes},
+    )
     app.add_middleware(RateLimitHeadersMiddleware)
     cors = cors_options(app_env=settings.app_env, allow_origins=settings.cors_allow_origins)
     if cors is not None:
@@ -223,15 +253,32 @@ def create_app(settings: Settings) -> FastAPI:
 
     app.include_router(build_health_router(HealthService(version=document.version, readiness=readiness)))
     app.include_router(build_auth_router(auth, guard))
-    # TEMPORARY: export_users answers 501 until impl/users implements it.
-    users_api = users if hasattr(users, "export_users") else _PendingExport(users)
-    app.include_router(build_users_router(cast(Any, users_api), guard))
-    # TEMPORARY (issue 5 in progress): answers 501 until each domain's implementation is wired in its place.
-    app.include_router(build_files_router(cast(Any, _Pending()), guard))
-    app.include_router(build_events_router(cast(Any, _Pending()), guard))
-    app.include_router(build_demo_router(cast(Any, _Pending()), guard))
+    app.include_router(build_users_router(users, guard))
+    app.include_router(build_files_router(files, guard))
+    events_api = EventsService(
+        bus=events,
+        hub=stream_hub,
+        timing=StreamTiming(tick_seconds=settings.sse_tick_seconds, heartbeat_seconds=settings.sse_heartbeat_seconds),
+        queue_size=settings.event_queue_size,
+    )
+    app.include_router(build_events_router(events_api, guard))
+    app.include_router(build_demo_router(DemoService(cpu_pool=cpu_pool), guard))
+
+    # The WebSocket chat: described in spec/asyncapi.yaml (not an OpenAPI operation; verify_routes skips it).
+    app.state.chat_connections = chat_connections
+    app.include_router(
+        build_chat_router(
+            authenticate=guard.authenticate_token,
+            bus=events,
+            options=ChatOptions.from_settings(settings),
+            connections=chat_connections,
+        )
+    )
 
     verify_routes(app, document)
+    guard_shadowed_paths(app, document.operations())
     if settings.docs_enabled:
-        mount_documentation(app, document)
+        asyncapi_file = settings.spec_path.with_name("asyncapi.yaml")
+        asyncapi_yaml = asyncapi_file.read_bytes() if asyncapi_file.is_file() else None
+        mount_documentation(app, document, asyncapi_yaml=asyncapi_yaml)
     return app

@@ -35,7 +35,9 @@ def generate_all(spec: Path, out: Path, package: str = "generated") -> None:
     (out / "__init__.py").write_text(INIT, encoding="utf-8")
     generate(spec, out / "api", package)
     # The message models of the AsyncAPI document beside the OpenAPI one (chat frames and events).
-    generate_messages(spec.with_name("asyncapi.yaml"), out / "messages.py")
+    asyncapi = spec.with_name("asyncapi.yaml")
+    if asyncapi.is_file():
+        generate_messages(asyncapi, out / "messages.py")
 
 
 def tree(root: Path) -> dict[str, str]:

@@ -7,6 +7,7 @@ app's state. ``stop()`` triggers uvicorn's graceful shutdown (what SIGTERM does)
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
@@ -37,6 +38,13 @@ class LiveServer:
         return f"http://127.0.0.1:{self.port}"
 
     @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The server's event loop, for ``asyncio.run_coroutine_threadsafe`` from the test."""
+        loop: asyncio.AbstractEventLoop | None = getattr(self.server, "loop", None)
+        assert loop is not None, "the server has not started"
+        return loop
+
+    @property
     def ws_url(self) -> str:
         return f"ws://127.0.0.1:{self.port}"
 
@@ -59,6 +67,11 @@ class _DrainingServer(uvicorn.Server):
     def __init__(self, config: uvicorn.Config, app: FastAPI) -> None:
         super().__init__(config)
         self._app = app
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        self.loop = asyncio.get_running_loop()
+        await super().startup(sockets)
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         graceful = getattr(self._app.state, "shutdown", None)

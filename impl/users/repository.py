@@ -82,6 +82,13 @@ class UserRepository:
         result = await self.session.scalars(statement.order_by(*order).limit(limit))
         return list(result)
 
+    async def export_chunk(self, *, after: uuid.UUID | None, limit: int) -> list[UserRecord]:
+        """Up to ``limit`` users with an id greater than ``after``, by id: one keyset step of an export."""
+        statement = select(UserRecord).order_by(UserRecord.id.asc()).limit(limit)
+        if after is not None:
+            statement = statement.where(UserRecord.id > after)
+        return list(await self.session.scalars(statement))
+
     async def _flush_unique(self) -> None:
         try:
             await self.session.flush()

@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 
 from sqlalchemy import func, select
 from sqlalchemy.orm.exc import StaleDataError
+from starlette.responses import Response
 
 from generated import models
 from generated.api._support import Principal, Reply
@@ -19,6 +20,7 @@ from impl.platform.cache import Cache, PydanticCodec, cached
 from impl.platform.conditional import http_date, if_match_fails, none_match, not_modified_since
 from impl.platform.db.base import utc_now
 from impl.platform.db.engine import Sessions
+from impl.platform.events import EventBus
 from impl.platform.idempotency import IdempotencyStore, fingerprint
 from impl.platform.problems import refuse_explicit_nulls, require_members
 from impl.users.errors import (
@@ -27,8 +29,10 @@ from impl.users.errors import (
     RoleChangeForbiddenError,
     UserNotFoundError,
 )
+from impl.users.export import UsersExport
 from impl.users.models import UserRecord
 from impl.users.pagination import decode_cursor, encode_cursor
+from impl.users.publishing import UserEvents
 from impl.users.repository import UserFilters, UserRepository
 
 COLLECTION = "/api/v1/users"
@@ -125,8 +129,11 @@ class UsersService:
         cache: Cache,
         cache_ttl: float,
         passwords: NewPasswords,
+        events: EventBus,
     ) -> None:
         self._sessions = sessions
+        self._events = UserEvents(bus=events)
+        self._export = UsersExport(sessions=sessions)
         self._passwords = passwords
         self._idempotency = idempotency
         # Reads of one user (GET, HEAD, conditional revalidation) are the hot path: served from the cache,
@@ -202,6 +209,9 @@ class UsersService:
     async def options_user(self, *, user_id: uuid.UUID, principal: Principal) -> Reply[None]:
         return Reply(None, headers={"Allow": ALLOW})
 
+    async def export_users(self, *, format: Literal["ndjson", "csv"], principal: Principal) -> Response:
+        return self._export.response(format)
+
     # --- writes --------------------------------------------------------------------------------------------
     async def create_user(
         self, *, idempotency_key: str | None, body: models.UserCreate, principal: Principal
@@ -248,6 +258,7 @@ class UsersService:
             if idempotency_key is not None:
                 await self._idempotency.release(scope=CREATE_SCOPE, key=idempotency_key)
             raise
+        await self._events.created(user)  # after the commit: subscribers never hear of a rolled-back user
         return Reply(user, headers=headers)
 
     async def replace_user(
@@ -278,6 +289,7 @@ class UsersService:
 
         await _optimistically(if_match, attempt)
         await self._cached_user.invalidate(user_id)
+        await self._events.deleted(user_id)
 
     # --- helpers -------------------------------------------------------------------------------------------
     async def _change(
@@ -285,18 +297,21 @@ class UsersService:
     ) -> Reply[models.User]:
         if isinstance(values.get("role"), models.Role):
             values["role"] = values["role"].value
-        reply = await self._apply_change(user_id, if_match, values, principal)
+        reply, changed = await self._apply_change(user_id, if_match, values, principal)
         await self._cached_user.invalidate(user_id)
+        if changed:  # a request that changed nothing committed nothing: no event
+            await self._events.updated(reply.body)
         return reply
 
     async def _apply_change(
         self, user_id: uuid.UUID, if_match: str | None, values: dict[str, Any], principal: Principal
-    ) -> Reply[models.User]:
-        """Apply ``values`` as one optimistic-concurrency update: no concurrent change is ever overwritten."""
+    ) -> tuple[Reply[models.User], bool]:
+        """Apply ``values`` as one optimistic-concurrency update: no concurrent change is ever overwritten.
+        Also says whether anything changed."""
         if "email" in values:
             values["email"] = values["email"].lower()
 
-        async def attempt() -> Reply[models.User]:
+        async def attempt() -> tuple[Reply[models.User], bool]:
             async with self._sessions.write.begin() as session:
                 record = await self._load_in(session, user_id)
                 if if_match_fails(if_match, etag(record)):
@@ -313,7 +328,7 @@ class UsersService:
                         setattr(record, name, value)
                     record.updated_at = max(utc_now(), record.updated_at)
                     await UserRepository(session).flush()
-                return Reply(view(record), headers=representation_headers(record))
+                return Reply(view(record), headers=representation_headers(record)), bool(changed)
 
         return await _optimistically(if_match, attempt)
 

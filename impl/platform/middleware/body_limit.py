@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -17,21 +19,27 @@ class ContentTooLargeError(HTTPException):
 
 class BodyLimitMiddleware:
     """A declared ``Content-Length`` over the limit is refused at once, without reading the body; a chunked body
-    is counted as it streams and refused the moment it passes the limit."""
+    is counted as it streams and refused the moment it passes the limit.
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+    ``limits_by_path`` gives exact paths their own limit (uploads take far more than a JSON body may): the
+    platform knows no route, the app factory says which paths stream large bodies and how large.
+    """
+
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, limits_by_path: Mapping[str, int] | None = None) -> None:
         self.app = app
         self.limit = max_body_bytes
+        self.limits_by_path = dict(limits_by_path or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.limits_by_path.get(scope["path"], self.limit)
         declared = next((value for name, value in scope["headers"] if name == b"content-length"), None)
         # The server (uvicorn) already rejects a malformed Content-Length; a well-formed one is trusted for the
         # early refusal and the body is still counted below.
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            detail = f"The request body exceeds the limit of {self.limit} bytes."
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            detail = f"The request body exceeds the limit of {limit} bytes."
             await problem(413, detail=detail, instance=scope["path"])(scope, receive, send)
             return
 
@@ -43,8 +51,8 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.limit:
-                    raise ContentTooLargeError(self.limit)
+                if received > limit:
+                    raise ContentTooLargeError(limit)
             return message
 
         async def tracking_send(message: Message) -> None:

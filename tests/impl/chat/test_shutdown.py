@@ -38,10 +38,6 @@ def test_closing_the_connections_says_going_away_to_each_client(server: LiveServ
     asyncio.run(scenario())
 
 
-@pytest.mark.xfail(
-    reason="uvicorn closes open WebSockets with 1012 before the lifespan shutdown runs; needs a pre-shutdown hook "
-    "in the server (tests/live_server.py, impl/main.py) that awaits app.state.chat_connections.close_all()",
-)
 def test_a_graceful_server_shutdown_closes_open_sockets_with_1001(server: LiveServer) -> None:
     token = admin_token(server)
 

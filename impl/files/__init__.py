@@ -1,0 +1,1 @@
+"""File uploads: streamed multipart uploads checked by content, stored under generated names, ranged downloads."""

@@ -1,0 +1,91 @@
+"""Real server processes (``python -m impl``) for multi-process and memory tests, and a fresh PostgreSQL database."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+from sqlalchemy.engine import make_url
+
+from scripts.fuzz import ROOT, free_port, wait_until_ready
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
+
+
+@dataclass(frozen=True)
+class ServerProcess:
+    process: subprocess.Popen[bytes]
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+async def admin_sql(postgres_url: str, statement: str) -> None:
+    url = make_url(postgres_url)
+    connection = await asyncpg.connect(host=url.host, port=url.port, user=url.username, database=url.database)
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+@contextmanager
+def fresh_database(postgres_url: str) -> Iterator[str]:
+    name = f"charter_test_{uuid.uuid4().hex[:16]}"
+    asyncio.run(admin_sql(postgres_url, f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        asyncio.run(admin_sql(postgres_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@contextmanager
+def server_process(*, data_dir: Path, database_url: str, **env: str) -> Iterator[ServerProcess]:
+    """One ``python -m impl`` (one worker, the bootstrap admin); stopped with SIGTERM (killed if it hangs)."""
+    port = free_port()
+    variables = {
+        **os.environ,
+        "APP_ENV": "test",
+        "PORT": str(port),
+        "WORKERS": "1",
+        "DATA_DIR": str(data_dir),
+        "DATABASE_URL": database_url,
+        "ADMIN_EMAIL": ADMIN_EMAIL,
+        "ADMIN_PASSWORD": ADMIN_PASSWORD,
+        "RATE_LIMIT_ENABLED": "false",
+        "PASSWORD_HASH_MEMORY_KIB": "19456",
+        "PASSWORD_HASH_ITERATIONS": "2",
+        "PASSWORD_HASH_PARALLELISM": "1",
+        **env,
+    }
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with (data_dir / "server.log").open("ab") as log:
+        process = subprocess.Popen([sys.executable, "-m", "impl"], cwd=ROOT, env=variables, stdout=log, stderr=log)
+    try:
+        wait_until_ready(f"http://127.0.0.1:{port}/readyz", process, timeout=30)
+        yield ServerProcess(process=process, port=port)
+    finally:
+        if process.poll() is None:
+            process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+
+def rss_bytes(pid: int) -> int:
+    """The process's resident set size (VmRSS in /proc/<pid>/status)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no VmRSS for process {pid}")
