@@ -155,7 +155,7 @@ def create_app(settings: Settings) -> FastAPI:
         parallelism=settings.password_hash_parallelism,
     )
     auth = AuthService(
-        accounts=UserAccounts(sessions=sessions, invalidate=lambda user_id: users.forget(user_id)),
+        accounts=UserAccounts(sessions=sessions, invalidate=lambda user_id: users.forget(user_id), events=events),
         sessions=AuthSessions(sessions=sessions, ttl_seconds=settings.refresh_token_ttl_seconds),
         tokens=tokens,
         keys=keys,

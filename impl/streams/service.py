@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from generated.api._support import Principal
 from impl.platform.events import EventBus
+from impl.platform.streaming_response import ClosingStreamingResponse
 from impl.streams.hub import StreamHub
-from impl.streams.response import ClosingStreamingResponse
 from impl.streams.stream import EventStream, StreamTiming
 
 HEADERS = {

@@ -15,8 +15,10 @@ from sqlalchemy import exists, select
 from generated import models
 from impl.platform.db.base import utc_now
 from impl.platform.db.engine import Sessions
+from impl.platform.events import EventBus
 from impl.users.errors import EmailTakenError
 from impl.users.models import UserRecord
+from impl.users.publishing import UserEvents
 from impl.users.repository import UserRepository
 from impl.users.service import view
 
@@ -36,10 +38,14 @@ class Account:
 
 
 class UserAccounts:
-    def __init__(self, *, sessions: Sessions, invalidate: Callable[[uuid.UUID], Awaitable[None]]) -> None:
+    def __init__(
+        self, *, sessions: Sessions, invalidate: Callable[[uuid.UUID], Awaitable[None]], events: EventBus
+    ) -> None:
         self._sessions = sessions
-        # Every committed change drops the user's cached read, as UsersService's own writes do.
+        # Every committed change drops the user's cached read and is published, as UsersService's own writes are:
+        # a registration is a user.created, a profile change a user.updated (a password is not part of the resource).
         self._invalidate = invalidate
+        self._events = UserEvents(bus=events)
 
     async def find_by_email(self, email: str) -> Account | None:
         async with self._sessions.read() as session:
@@ -74,6 +80,7 @@ class UserAccounts:
                 await UserRepository(session).insert(record)
         except EmailTakenError:
             return False
+        await self._events.created(view(record))
         return True
 
     async def set_password_hash(self, *, user_id: uuid.UUID, password_hash: str) -> None:
@@ -102,6 +109,8 @@ class UserAccounts:
                 await repository.flush()
             user = view(record)
         await self._invalidate(user_id)
+        if changed:
+            await self._events.updated(user)
         return user
 
     async def ensure_admin(self, *, email: str, password_hash: str) -> bool:
@@ -110,6 +119,7 @@ class UserAccounts:
             if await session.scalar(select(exists().where(UserRecord.role == models.Role.admin.value))):
                 return False
             record = await session.scalar(select(UserRecord).where(UserRecord.email == email.lower()))
+            created = record is None
             if record is None:
                 now = utc_now()
                 record = UserRecord(
@@ -126,6 +136,7 @@ class UserAccounts:
             else:
                 record.role, record.active, record.password_hash = models.Role.admin.value, True, password_hash
                 record.updated_at = max(utc_now(), record.updated_at)
-            user_id = record.id
+            user_id, user = record.id, view(record)
         await self._invalidate(user_id)
+        await (self._events.created(user) if created else self._events.updated(user))
         return True

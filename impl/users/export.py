@@ -20,15 +20,14 @@ import io
 import logging
 import uuid
 from collections.abc import AsyncGenerator, Callable
-from contextlib import aclosing
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Literal
 
 from starlette.responses import StreamingResponse
-from starlette.types import Send
 
 from generated import models
 from impl.platform.db.engine import Sessions
+from impl.platform.streaming_response import ClosingStreamingResponse
 from impl.users.models import UserRecord
 from impl.users.repository import UserRepository
 
@@ -40,22 +39,6 @@ CSV_COLUMNS = ("id", "email", "name", "role", "active", "created_at", "updated_a
 MEDIA_TYPES: dict[Format, str] = {"ndjson": "application/x-ndjson", "csv": "text/csv; charset=utf-8"}
 # A cell starting with one of these is a formula to Excel, LibreOffice and Google Sheets (OWASP "CSV injection").
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-
-
-class ClosingStreamingResponse(StreamingResponse):
-    """A StreamingResponse that closes its generator however the response ends.
-
-    When the client disconnects, Starlette cancels the send in progress, and a generator suspended at ``yield``
-    would only be finalised whenever the garbage collector gets to it; closing it here runs its ``finally`` now.
-    """
-
-    def __init__(self, content: AsyncGenerator[bytes, None], **kwargs: Any) -> None:
-        super().__init__(content, **kwargs)
-        self._generator = content
-
-    async def stream_response(self, send: Send) -> None:
-        async with aclosing(self._generator):
-            await super().stream_response(send)
 
 
 def guard_formula(cell: str) -> str:

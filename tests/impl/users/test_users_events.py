@@ -62,6 +62,32 @@ def test_each_committed_change_publishes_exactly_one_event_with_the_agreed_shape
         models.EventEnvelope.model_validate(event.as_dict())
 
 
+def test_sign_up_and_profile_changes_through_auth_are_published_too(tmp_path: Path) -> None:
+    app = create_app(test_settings(tmp_path / "data"))
+    password = "violet harbour lantern quietly drifts"  # nosec B105 - a test fixture
+
+    async def scenario() -> tuple[list[Event], dict[str, Any]]:
+        bus = app.state.events
+        async with concurrent_client(app) as client, bus.subscribe(types=["user.*", "test.end"]) as subscription:
+            account = {"email": "reg@example.com", "name": "Reggie Signup", "password": password}
+            assert (await client.post("/api/v1/auth/register", json=account)).status_code == 202
+            assert (await client.post("/api/v1/auth/register", json=account)).status_code == 202  # taken: nothing
+            login = await client.post("/api/v1/auth/login", json={"email": account["email"], "password": password})
+            own = {"Authorization": f"Bearer {login.json()['access_token']}"}
+            renamed = await client.patch("/api/v1/auth/me", json={"name": "Reggie Renamed"}, headers={**MERGE, **own})
+            assert renamed.status_code == 200, renamed.text
+            unchanged = await client.patch("/api/v1/auth/me", json={"name": "Reggie Renamed"}, headers={**MERGE, **own})
+            assert unchanged.status_code == 200
+            return await drain(bus, subscription), renamed.json()
+
+    events, renamed = asyncio.run(scenario())
+
+    assert [event.type for event in events] == ["user.created", "user.updated"]
+    assert events[0].data["user"]["email"] == "reg@example.com"
+    assert events[0].data["user"]["role"] == "user"
+    assert events[1].data["user"] == renamed
+
+
 def test_a_replayed_idempotent_create_publishes_nothing_more(tmp_path: Path) -> None:
     app = create_app(test_settings(tmp_path / "data"))
 

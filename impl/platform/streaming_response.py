@@ -1,4 +1,4 @@
-"""A StreamingResponse that closes its generator however the response ends."""
+"""A StreamingResponse that closes its generator however the response ends (SSE, exports, downloads)."""
 
 from __future__ import annotations
 
