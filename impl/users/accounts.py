@@ -20,7 +20,7 @@ from impl.users.errors import EmailTakenError
 from impl.users.models import UserRecord
 from impl.users.publishing import UserEvents
 from impl.users.repository import UserRepository
-from impl.users.service import view
+from impl.users.representation import view
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,11 +25,11 @@ from typing import Literal
 
 from starlette.responses import StreamingResponse
 
-from generated import models
 from impl.platform.db.engine import Sessions
 from impl.platform.streaming_response import ClosingStreamingResponse
 from impl.users.models import UserRecord
 from impl.users.repository import UserRepository
+from impl.users.representation import view
 
 logger = logging.getLogger("charter.users.export")
 
@@ -46,21 +46,8 @@ def guard_formula(cell: str) -> str:
     return f"'{cell}" if cell.startswith(FORMULA_TRIGGERS) else cell
 
 
-def user_model(record: UserRecord) -> models.User:
-    """The user as GET /api/v1/users/{id} shows it (the same model, so the same members and formats)."""
-    return models.User(
-        id=record.id,
-        email=record.email,
-        name=record.name,
-        role=models.Role(record.role),
-        active=record.active,
-        created_at=record.created_at,
-        updated_at=record.updated_at,
-    )
-
-
 def ndjson_lines(records: list[UserRecord], *, first: bool = False) -> bytes:
-    return b"".join(user_model(record).model_dump_json().encode() + b"\n" for record in records)
+    return b"".join(view(record).model_dump_json().encode() + b"\n" for record in records)
 
 
 def csv_rows(records: list[UserRecord], *, first: bool) -> bytes:
@@ -70,7 +57,7 @@ def csv_rows(records: list[UserRecord], *, first: bool) -> bytes:
     if first:
         writer.writerow(CSV_COLUMNS)
     for record in records:
-        values = user_model(record).model_dump(mode="json")
+        values = view(record).model_dump(mode="json")
         values["active"] = "true" if values["active"] else "false"
         writer.writerow(guard_formula(str(values[column])) for column in CSV_COLUMNS)
     return buffer.getvalue().encode()

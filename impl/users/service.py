@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol, TypeVar
 from urllib.parse import urlencode
@@ -17,7 +15,7 @@ from starlette.responses import Response
 from generated import models
 from generated.api._support import Principal, Reply
 from impl.platform.cache import Cache, PydanticCodec, cached
-from impl.platform.conditional import http_date, if_match_fails, none_match, not_modified_since
+from impl.platform.conditional import if_match_fails, none_match, not_modified_since
 from impl.platform.db.base import utc_now
 from impl.platform.db.engine import Sessions
 from impl.platform.events import EventBus
@@ -34,6 +32,7 @@ from impl.users.models import UserRecord
 from impl.users.pagination import decode_cursor, encode_cursor
 from impl.users.publishing import UserEvents
 from impl.users.repository import UserFilters, UserRepository
+from impl.users.representation import UserSnapshot, etag, representation_headers, view
 
 COLLECTION = "/api/v1/users"
 CREATE_SCOPE = f"POST {COLLECTION}"
@@ -52,54 +51,6 @@ class NewPasswords(Protocol):
 
 
 Sort = Literal["created_at", "-created_at", "email", "-email", "name", "-name"]
-
-
-@dataclass(frozen=True, slots=True)
-class UserSnapshot:
-    """A user as read at one version: what a response needs, and what the read cache holds."""
-
-    id: uuid.UUID
-    email: str
-    name: str
-    role: str
-    active: bool
-    created_at: datetime
-    updated_at: datetime
-    version: int
-
-    @classmethod
-    def of(cls, record: UserRecord) -> UserSnapshot:
-        return cls(
-            id=record.id,
-            email=record.email,
-            name=record.name,
-            role=record.role,
-            active=record.active,
-            created_at=record.created_at,
-            updated_at=record.updated_at,
-            version=record.version,
-        )
-
-
-def etag(record: UserRecord | UserSnapshot) -> str:
-    digest = hashlib.sha256(f"{record.id}:{record.version}".encode()).hexdigest()[:16]
-    return f'"{digest}"'
-
-
-def representation_headers(record: UserRecord | UserSnapshot) -> dict[str, str]:
-    return {"ETag": etag(record), "Last-Modified": http_date(record.updated_at)}
-
-
-def view(record: UserRecord | UserSnapshot) -> models.User:
-    return models.User(
-        id=record.id,
-        email=record.email,
-        name=record.name,
-        role=models.Role(record.role),
-        active=record.active,
-        created_at=record.created_at,
-        updated_at=record.updated_at,
-    )
 
 
 def _as_utc(instant: datetime | None) -> datetime | None:

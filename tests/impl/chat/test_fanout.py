@@ -3,66 +3,30 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx2 as httpx
 import pytest
 from websockets.asyncio.client import connect
 from websockets.typing import Subprotocol
 
-from scripts.fuzz import ROOT, free_port, wait_until_ready
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.impl.chat.conftest import CHAT, PROTOCOL, WAIT, exchange, receive, send, welcomed
+from tests.server_processes import server_process
 
 pytestmark = pytest.mark.slow
-
-
-def _start(*, port: int, redis_url: str, data_dir: Path, log: Path) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "APP_ENV": "test",
-        "PORT": str(port),
-        "WORKERS": "1",
-        "DATA_DIR": str(data_dir),  # each its own SQLite: tokens are checked by signature and the shared blacklist
-        "REDIS_URL": redis_url,
-        "ADMIN_EMAIL": ADMIN_EMAIL,
-        "ADMIN_PASSWORD": ADMIN_PASSWORD,
-        "RATE_LIMIT_ENABLED": "false",
-        "PASSWORD_HASH_MEMORY_KIB": "19456",
-        "PASSWORD_HASH_ITERATIONS": "2",
-        "PASSWORD_HASH_PARALLELISM": "1",
-    }
-    with log.open("ab") as out:
-        return subprocess.Popen([sys.executable, "-m", "impl"], cwd=ROOT, env=env, stdout=out, stderr=out)
 
 
 @pytest.fixture(scope="module")
 def ports(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, int]]:
     root = tmp_path_factory.mktemp("chat_fanout")
-    processes: list[subprocess.Popen[bytes]] = []
-    try:
-        chosen = []
-        for label in ("a", "b"):
-            port = free_port()
-            processes.append(_start(port=port, redis_url=redis_url, data_dir=root / label, log=root / f"{label}.log"))
-            chosen.append(port)
-        for port, process in zip(chosen, processes, strict=True):
-            wait_until_ready(f"http://127.0.0.1:{port}/readyz", process, timeout=30)
-        yield chosen[0], chosen[1]
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=5)
+    # Each its own SQLite: tokens are checked by signature and the shared blacklist.
+    with (
+        server_process(data_dir=root / "a", REDIS_URL=redis_url) as a,
+        server_process(data_dir=root / "b", REDIS_URL=redis_url) as b,
+    ):
+        yield a.port, b.port
 
 
 def _token(port: int) -> str:

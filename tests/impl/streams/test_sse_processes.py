@@ -13,8 +13,8 @@ import httpx2 as httpx
 import pytest
 
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, bearer
-from tests.impl.streams.processes import ServerProcess, fresh_database, server_process
 from tests.impl.streams.sse import EVENTS, frames, next_event
+from tests.server_processes import ServerProcess, fresh_database, server_process
 
 pytestmark = pytest.mark.slow
 

@@ -21,8 +21,8 @@ import pytest
 from impl.app import create_app
 from impl.users.export import guard_formula
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, bearer, test_settings
-from tests.impl.streams.processes import admin_sql, fresh_database, rss_bytes, server_process
 from tests.live_server import LiveServer, live_server
+from tests.server_processes import admin_sql, fresh_database, rss_bytes, server_process
 
 USERS = "/api/v1/users"
 EXPORT = f"{USERS}/export"

@@ -49,8 +49,11 @@ def fresh_database(postgres_url: str) -> Iterator[str]:
 
 
 @contextmanager
-def server_process(*, data_dir: Path, database_url: str, **env: str) -> Iterator[ServerProcess]:
-    """One ``python -m impl`` (one worker, the bootstrap admin); stopped with SIGTERM (killed if it hangs)."""
+def server_process(*, data_dir: Path, database_url: str | None = None, **env: str) -> Iterator[ServerProcess]:
+    """One ``python -m impl`` (one worker, the bootstrap admin); stopped with SIGTERM (killed if it hangs).
+
+    Without ``database_url`` it keeps its own SQLite file in ``data_dir``.
+    """
     port = free_port()
     variables = {
         **os.environ,
@@ -58,7 +61,7 @@ def server_process(*, data_dir: Path, database_url: str, **env: str) -> Iterator
         "PORT": str(port),
         "WORKERS": "1",
         "DATA_DIR": str(data_dir),
-        "DATABASE_URL": database_url,
+        **({"DATABASE_URL": database_url} if database_url is not None else {}),
         "ADMIN_EMAIL": ADMIN_EMAIL,
         "ADMIN_PASSWORD": ADMIN_PASSWORD,
         "RATE_LIMIT_ENABLED": "false",
