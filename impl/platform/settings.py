@@ -23,10 +23,38 @@ MIN_SECRET_LENGTH = 32
 
 # Defaults that differ by APP_ENV; an explicit environment variable always wins over these.
 ENVIRONMENT_DEFAULTS: dict[Environment, dict[str, Any]] = {
-    "dev": {"docs_enabled": True, "log_level": "debug", "db_migrations": "apply", "jwt_algorithm": "HS256"},
-    "test": {"docs_enabled": True, "log_level": "warning", "db_migrations": "apply", "jwt_algorithm": "HS256"},
-    "staging": {"docs_enabled": True, "log_level": "info", "db_migrations": "check", "jwt_algorithm": "RS256"},
-    "prod": {"docs_enabled": False, "log_level": "info", "db_migrations": "check", "jwt_algorithm": "RS256"},
+    "dev": {
+        "docs_enabled": True,
+        "log_level": "debug",
+        "db_migrations": "apply",
+        "jwt_algorithm": "HS256",
+        "log_format": "console",
+        "metrics_public": True,
+    },
+    "test": {
+        "docs_enabled": True,
+        "log_level": "warning",
+        "db_migrations": "apply",
+        "jwt_algorithm": "HS256",
+        "log_format": "json",
+        "metrics_public": True,
+    },
+    "staging": {
+        "docs_enabled": True,
+        "log_level": "info",
+        "db_migrations": "check",
+        "jwt_algorithm": "RS256",
+        "log_format": "json",
+        "metrics_public": False,
+    },
+    "prod": {
+        "docs_enabled": False,
+        "log_level": "info",
+        "db_migrations": "check",
+        "jwt_algorithm": "RS256",
+        "log_format": "json",
+        "metrics_public": False,
+    },
 }
 
 
@@ -174,6 +202,25 @@ class Settings(BaseSettings):
     )
     cpu_pool_workers: int = Field(
         default=2, ge=1, le=64, description="Processes in the pool that runs CPU-bound work (`/api/v1/demo/cpu`)."
+    )
+
+    # Observability and resilience (issue 6).
+    log_format: Literal["json", "console"] = Field(
+        default="json", description="Log lines as JSON (default) or coloured console text (default in dev)."
+    )
+    access_log: bool = Field(default=True, description="One log line per request (method, route, status, time).")
+    metrics_public: bool = Field(
+        default=False,
+        description="Serve /metrics to anyone (default in dev/test); otherwise only with METRICS_TOKEN.",
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None, description="Bearer token that may read /metrics when it is not public (e.g. Prometheus')."
+    )
+    request_timeout_seconds: float = Field(
+        default=30.0, gt=0, le=600, description="Budget of one request; past it the answer is 504 (streams exempt)."
+    )
+    shutdown_grace_seconds: float = Field(
+        default=20.0, gt=0, le=600, description="On SIGTERM, how long in-flight requests may take before they are cut."
     )
 
     def effective_database_url(self) -> str:
