@@ -67,6 +67,10 @@ lint-spec: $(SYNCED) $(NODE_SYNCED) ## Lint the specs: Redocly and openapi-spec-
 	$(BIN)/openapi-spec-validator spec/openapi.yaml
 	node scripts/lint_asyncapi.mjs spec/asyncapi.yaml
 
+.PHONY: lint-deploy
+lint-deploy: $(SYNCED) ## Lint the deployment files: hadolint, kubernetes-validate --strict, cfn-lint, compose checks
+	$(BIN)/python -m scripts.lint_deploy
+
 # --- quality gates -----------------------------------------------------------------------------------------
 .PHONY: lint
 lint: $(SYNCED) ## ruff (lint and format check), Bandit, mypy --strict and import-linter
@@ -94,7 +98,7 @@ bench-serialisation: $(SYNCED) ## Measure FastAPI's JSON paths side by side (nee
 	$(BIN)/python -m load.bench_serialisation
 
 .PHONY: ci
-ci: ## Everything CI runs (.ci/run): test, drift, spec lint, lint, types, architecture, fuzz
+ci: ## Everything CI runs (.ci/run): test, drift, spec lint, lint, types, architecture, deploy lint, fuzz
 	bash .ci/run
 
 .PHONY: clean
