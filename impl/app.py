@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, cast
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from sqlalchemy import text
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp
@@ -20,6 +20,7 @@ from generated.api import (
     build_events_router,
     build_files_router,
     build_health_router,
+    build_observability_router,
     build_users_router,
 )
 from impl.auth.guard import AccessGuard
@@ -42,15 +43,22 @@ from impl.files.storage import FileStorage
 from impl.health.service import HealthService
 from impl.platform.cache import CacheUnavailableError, create_cache
 from impl.platform.cors import cors_options
+from impl.platform.counted_cache import CountedCache
 from impl.platform.data_dir import data_dir_check, ensure_data_dir
 from impl.platform.db.engine import create_engine, create_sessions
 from impl.platform.db.errors import install_database_error_handlers
 from impl.platform.db.migrations import apply_or_check
+from impl.platform.db.pool_stats import pool_connections
 from impl.platform.events import create_event_bus
 from impl.platform.idempotency import IdempotencyStore
+from impl.platform.metrics import Metrics, multiprocess_dir_from_env
+from impl.platform.metrics_endpoint import MetricsEndpoint, metrics_access
+from impl.platform.middleware.access_log import AccessLogMiddleware
 from impl.platform.middleware.body_limit import BodyLimitMiddleware
+from impl.platform.middleware.metrics import MetricsMiddleware
 from impl.platform.middleware.rate_limit_headers import RateLimitHeadersMiddleware
 from impl.platform.middleware.request_id import RequestIdMiddleware
+from impl.platform.middleware.request_timeout import RequestTimeoutMiddleware
 from impl.platform.middleware.security_headers import SecurityHeadersMiddleware
 from impl.platform.openapi_document import (
     DOCS_ASSETS,
@@ -81,10 +89,15 @@ DOCS_PAGES = (*sorted(path for path in DOCUMENTATION_PATHS if not path.endswith(
 class CharterApp(FastAPI):
     """FastAPI that describes itself with the hand-written document and puts the request-ID middleware outermost."""
 
-    def __init__(self, *, document: OpenApiDocument, trusted_proxies: list[str], **kwargs: Any) -> None:
+    metrics: Metrics | None = None  # set by create_app; counts every request from just inside the request ID
+
+    def __init__(
+        self, *, document: OpenApiDocument, trusted_proxies: list[str], access_log: bool = True, **kwargs: Any
+    ) -> None:
         super().__init__(title=document.title, version=document.version, **kwargs)
         self.document = document
         self.trusted_proxies = trusted_proxies
+        self.access_log = access_log
 
     def openapi(self) -> dict[str, Any]:
         # Never FastAPI's code-derived schema: whoever asks the app (tools, tests) gets the contract itself.
@@ -100,16 +113,25 @@ class CharterApp(FastAPI):
             # uvicorn types ASGI apps with its own TypedDicts; the object is a plain ASGI app either way.
             app = cast(ASGIApp, ProxyHeadersMiddleware(cast(Any, app), trusted_hosts=self.trusted_proxies))
         app = SecurityHeadersMiddleware(app, docs_paths=DOCS_PAGES)
+        if self.metrics is not None:
+            # Outside the error middleware and the security headers: a 500, a 413 or a 504 is counted like the rest.
+            app = MetricsMiddleware(app, metrics=self.metrics)
+        if self.access_log:
+            # Inside the request ID (its log context is bound), outside the error middleware (a crash is logged
+            # with its 500) and outside the proxy headers (it reads the client address they rewrite, afterwards).
+            app = AccessLogMiddleware(app)
         return RequestIdMiddleware(app)
 
 
 def create_app(settings: Settings) -> FastAPI:
     document = OpenApiDocument.load(settings.spec_path)
+    # This app's own registry (never prometheus-client's global one); shared files when workers are several.
+    metrics = Metrics(multiprocess_dir=multiprocess_dir_from_env())
     # Engines connect lazily: building one here does no I/O; the lifespan migrates and disposes of it.
     engine = create_engine(settings)
     sessions = create_sessions(engine)
     redis_url = settings.redis_url.get_secret_value() if settings.redis_url is not None else None
-    cache = create_cache(redis_url=redis_url)
+    cache = CountedCache(create_cache(redis_url=redis_url), on_lookup=lambda hit: metrics.cache_lookup(hit=hit))
     readiness = ReadinessProbe(timeout_seconds=settings.readiness_timeout_seconds)
     readiness.register("data_dir", data_dir_check(settings.data_dir))
 
@@ -139,6 +161,7 @@ def create_app(settings: Settings) -> FastAPI:
         ),
         redis_url=redis_url,
         enabled=settings.rate_limit_enabled,
+        on_rejection=metrics.rate_limit_rejected,
     )
     # One bus per process; with Redis its listener fans every worker's events out to this worker's subscribers.
     events = create_event_bus(redis_url=redis_url)
@@ -146,7 +169,7 @@ def create_app(settings: Settings) -> FastAPI:
         readiness.register("rate_limit_store", limiter.ping)
         readiness.register("token_blacklist", blacklist.ping)
         readiness.register("event_bus", events.ping)
-    guard = AccessGuard(tokens=tokens, blacklist=blacklist, limiter=limiter)
+    guard = AccessGuard(tokens=tokens, blacklist=blacklist, limiter=limiter, on_failure=metrics.auth_failed)
 
     idempotency = IdempotencyStore(sessions=sessions)
     hasher = PasswordHasher(
@@ -187,14 +210,30 @@ def create_app(settings: Settings) -> FastAPI:
 
     # Long-lived connections end first at shutdown: SSE streams, then chat sockets with 1001 (going away).
     shutdown = GracefulShutdown()
+    readiness.register("accepting_requests", shutdown.accepting)  # /readyz 503 while draining
     shutdown.on_shutdown(stream_hub.end_streams)
     chat_connections = ChatConnections()
     shutdown.on_shutdown(chat_connections.close_all)
+
+    # Levels read when /metrics is scraped (see impl/platform/metrics.py): nothing per request.
+    metrics.levels(
+        "db_pool_connections", "Database pool connections, by state.", "state", lambda: pool_connections(engine)
+    )
+    metrics.level("chat_connections", "Open WebSocket chat connections.", lambda: len(chat_connections))
+    metrics.level("sse_streams_open", "Open Server-Sent Events streams.", lambda: stream_hub.open_streams)
+    metrics.level("event_bus_subscriptions", "Open event-bus subscriptions.", lambda: events.stats().subscriptions)
+    metrics.level("event_bus_queued_events", "Events waiting in subscribers' queues.", lambda: events.stats().queued)
+    metrics.running_total(
+        "event_bus_dropped_events_total",
+        "Events dropped because a subscriber's queue was full.",
+        lambda: events.stats().dropped,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ensure_data_dir(settings.data_dir)
         await events.start()
+        await metrics.start()
         await stream_hub.start()
         await apply_or_check(engine, database_url=settings.effective_database_url(), mode=settings.db_migrations)
         await files.sweep_interrupted_uploads()
@@ -224,10 +263,12 @@ def create_app(settings: Settings) -> FastAPI:
             await blacklist.close()
             await cache.close()
             await engine.dispose()
+            await metrics.close()
 
     app = CharterApp(
         document=document,
         trusted_proxies=settings.trusted_proxies,
+        access_log=settings.access_log,
         debug=False,  # never render tracebacks, whatever the environment
         openapi_url=None,
         docs_url=None,
@@ -237,6 +278,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.events = events
     app.state.streams = stream_hub
+    app.state.metrics = metrics
+    app.metrics = metrics
     app.state.shutdown = shutdown
     install_problem_handlers(app)
     install_database_error_handlers(app)
@@ -247,11 +290,18 @@ def create_app(settings: Settings) -> FastAPI:
         limits_by_path={FILES_COLLECTION: files.max_request_bytes},
     )
     app.add_middleware(RateLimitHeadersMiddleware)
+    # Inside CORS, so a 504 still carries the CORS headers a browser needs to read it.
+    app.add_middleware(RequestTimeoutMiddleware, timeout_seconds=settings.request_timeout_seconds)
     cors = cors_options(app_env=settings.app_env, allow_origins=settings.cors_allow_origins)
     if cors is not None:
         app.add_middleware(CORSMiddleware, **cors)
 
     app.include_router(build_health_router(HealthService(version=document.version, readiness=readiness)))
+    metrics_token = settings.metrics_token.get_secret_value() if settings.metrics_token is not None else None
+    app.include_router(
+        build_observability_router(MetricsEndpoint(metrics=metrics)),
+        dependencies=[] if settings.metrics_public else [Depends(metrics_access(token=metrics_token))],
+    )
     app.include_router(build_auth_router(auth, guard))
     app.include_router(build_users_router(users, guard))
     app.include_router(build_files_router(files, guard))

@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 import logging
+import math
 
 import uvicorn
 from fastapi import FastAPI
 
 from impl.app import create_app
+from impl.platform.log_config import configure_logging
 from impl.platform.settings import get_settings
 
 
 def app_factory() -> FastAPI:
     """For ``uvicorn --factory impl.main:app_factory``: the app, configured from the environment."""
-    return create_app(get_settings())
+    settings = get_settings()
+    # Here too, not only in main(): each worker process (and a plain ``uvicorn --factory``) configures its own.
+    configure_logging(level=settings.log_level, log_format=settings.log_format)
+    return create_app(settings)
 
 
 def main() -> None:
     settings = get_settings()
+    configure_logging(level=settings.log_level, log_format=settings.log_format)
     if settings.workers > 1 and settings.redis_url is None:
         # Each worker would keep its own token blacklist and rate-limit counters: a logout seen by one worker only.
         logging.getLogger("charter").warning(
@@ -33,10 +39,15 @@ def main() -> None:
         loop="uvloop",
         http="httptools",
         log_level=settings.log_level,
+        log_config=None,  # uvicorn's records go through our handler (JSON lines), not its own formatters
+        access_log=False,  # impl.platform.middleware.access_log writes one line per request instead
         server_header=False,  # no product banner for scanners
         proxy_headers=False,  # client addresses come from the socket until trusted proxies are configured
         # Protocol-level pings on chat sockets: a peer that stops answering is closed after one more interval.
         ws_ping_interval=settings.ws_heartbeat_seconds,
         ws_ping_timeout=settings.ws_heartbeat_seconds,
         ws_max_size=settings.ws_max_message_bytes * 4,  # a hard ceiling; the chat refuses > WS_MAX_MESSAGE_BYTES (1009)
+        # After SIGTERM: streams and chat sockets end at once (impl/platform/shutdown.py), in-flight requests get this
+        # long to finish before uvicorn cancels them.
+        timeout_graceful_shutdown=math.ceil(settings.shutdown_grace_seconds),
     )

@@ -37,6 +37,10 @@ random file ids are never the caller's (404). Every Nth positive upload sends a 
 every Nth positive case of an id-bound file operation targets a file the admin uploaded just before; the rest go as
 generated.
 
+Cursors are opaque: a schema-valid string of the cursor alphabet is almost never one the service issued (422), so
+every other positive listFiles case with a cursor gets a real one (or none, when the admin has a single page);
+the rest go as generated.
+
 Time bounds. The SSE stream runs until the token expires unless `max_seconds` ends it: every case whose
 `max_seconds` is absent or valid gets 1 s, so a case costs a second, not the request timeout. The demo endpoints
 keep their real behaviour with small inputs (`delay_ms` <= 5, `n` <= 2000): the fuzzer checks the contract, the
@@ -167,12 +171,18 @@ class _Run:
         )
         return str(_expect(response, 201, "uploading the fuzz file")["id"])
 
-    def takes_turn(self, operation_id: str) -> bool:
+    def next_cursor(self) -> str | None:
+        """A cursor the service issued for the admin's files (None when they fit on one page)."""
+        response = self.service.request("GET", "/api/v1/files?limit=1", token=self.access_token(self.admin))
+        cursor = _expect(response, 200, "listing the fuzz files")["next_cursor"]
+        return str(cursor) if cursor is not None else None
+
+    def takes_turn(self, operation_id: str, every: int = _EVERY_NTH) -> bool:
         """True for the 1st, (N+1)th, (2N+1)th... call of this operation: deterministic, independent of timing."""
         with self._lock:
             count = self._turns.get(operation_id, 0)
             self._turns[operation_id] = count + 1
-        return count % _EVERY_NTH == 0
+        return count % every == 0
 
 
 _RUNS: dict[object, _Run] = {}
@@ -321,6 +331,17 @@ def _real_file(run: _Run, operation_id: str, case: Any) -> None:
         case.path_parameters["file_id"] = run.upload()
 
 
+def _real_cursor(run: _Run, case: Any) -> None:
+    query = case.query if isinstance(case.query, dict) else {}
+    if "cursor" not in query or not _is_positive(case) or not run.takes_turn("listFiles", every=2):
+        return
+    cursor = run.next_cursor()
+    if cursor is None:
+        del query["cursor"]
+    else:
+        query["cursor"] = cursor
+
+
 @schemathesis.hook
 def before_call(context: Any, case: Any, **kwargs: Any) -> None:
     """Runs just before each request is sent, so substituted secrets are fresh (refresh tokens are single-use)."""
@@ -329,6 +350,8 @@ def before_call(context: Any, case: Any, **kwargs: Any) -> None:
         _substitute_secrets(_run_for(case.operation), operation_id, case)
     elif operation_id == "uploadFile" or operation_id in _FILE_OPERATIONS:
         _real_file(_run_for(case.operation), operation_id, case)
+    elif operation_id == "listFiles":
+        _real_cursor(_run_for(case.operation), case)
     elif operation_id in _USER_WRITES:
         run = _run_for(case.operation)
         _redirect_from_protected(run, case)

@@ -7,6 +7,7 @@ from generated.api.demo import DemoApi, build_demo_router
 from generated.api.events import EventsApi, build_events_router
 from generated.api.files import FilesApi, build_files_router
 from generated.api.health import HealthApi, build_health_router
+from generated.api.observability import ObservabilityApi, build_observability_router
 from generated.api.users import UsersApi, build_users_router
 
 __all__ = [
@@ -15,11 +16,13 @@ __all__ = [
     "EventsApi",
     "FilesApi",
     "HealthApi",
+    "ObservabilityApi",
     "UsersApi",
     "build_auth_router",
     "build_demo_router",
     "build_events_router",
     "build_files_router",
     "build_health_router",
+    "build_observability_router",
     "build_users_router",
 ]

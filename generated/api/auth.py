@@ -84,6 +84,10 @@ def build_auth_router(impl: AuthApi, guard: Guard) -> APIRouter:
                 "description": "An unexpected error. The body never contains internals; quote the request ID when reporting it.",
                 "model": models.Problem,
             },
+            504: {
+                "description": "The request took longer than the service's per-request budget (`REQUEST_TIMEOUT_SECONDS`) and was abandoned before an answer began; nothing it was writing was committed. Retry later, perhaps with a smaller request.",
+                "model": models.Problem,
+            },
         },
         summary="Public token-signing keys",
         dependencies=[Depends(get_jwks_guard)],
@@ -127,6 +131,10 @@ def build_auth_router(impl: AuthApi, guard: Guard) -> APIRouter:
             },
             503: {
                 "description": "A dependency (the database, the cache, the token blacklist or the rate-limit store) is unreachable; retry after the given delay.",
+                "model": models.Problem,
+            },
+            504: {
+                "description": "The request took longer than the service's per-request budget (`REQUEST_TIMEOUT_SECONDS`) and was abandoned before an answer began; nothing it was writing was committed. Retry later, perhaps with a smaller request.",
                 "model": models.Problem,
             },
         },
@@ -176,6 +184,10 @@ def build_auth_router(impl: AuthApi, guard: Guard) -> APIRouter:
                 "description": "A dependency (the database, the cache, the token blacklist or the rate-limit store) is unreachable; retry after the given delay.",
                 "model": models.Problem,
             },
+            504: {
+                "description": "The request took longer than the service's per-request budget (`REQUEST_TIMEOUT_SECONDS`) and was abandoned before an answer began; nothing it was writing was committed. Retry later, perhaps with a smaller request.",
+                "model": models.Problem,
+            },
         },
         summary="Sign out",
         dependencies=[Depends(logout_guard)],
@@ -218,6 +230,10 @@ def build_auth_router(impl: AuthApi, guard: Guard) -> APIRouter:
             },
             503: {
                 "description": "A dependency (the database, the cache, the token blacklist or the rate-limit store) is unreachable; retry after the given delay.",
+                "model": models.Problem,
+            },
+            504: {
+                "description": "The request took longer than the service's per-request budget (`REQUEST_TIMEOUT_SECONDS`) and was abandoned before an answer began; nothing it was writing was committed. Retry later, perhaps with a smaller request.",
                 "model": models.Problem,
             },
         },
@@ -280,6 +296,10 @@ def build_auth_router(impl: AuthApi, guard: Guard) -> APIRouter:
                 "description": "A dependency (the database, the cache, the token blacklist or the rate-limit store) is unreachable; retry after the given delay.",
                 "model": models.Problem,
             },
+            504: {
+                "description": "The request took longer than the service's per-request budget (`REQUEST_TIMEOUT_SECONDS`) and was abandoned before an answer began; nothing it was writing was committed. Retry later, perhaps with a smaller request.",
+                "model": models.Problem,
+            },
         },
         summary="Change your own profile",
         dependencies=[Depends(update_me_guard), Depends(require_content_type(("application/merge-patch+json",)))],
@@ -338,6 +358,10 @@ def build_auth_router(impl: AuthApi, guard: Guard) -> APIRouter:
                 "description": "A dependency (the database, the cache, the token blacklist or the rate-limit store) is unreachable; retry after the given delay.",
                 "model": models.Problem,
             },
+            504: {
+                "description": "The request took longer than the service's per-request budget (`REQUEST_TIMEOUT_SECONDS`) and was abandoned before an answer began; nothing it was writing was committed. Retry later, perhaps with a smaller request.",
+                "model": models.Problem,
+            },
         },
         summary="Change your password",
         dependencies=[Depends(change_password_guard), Depends(require_content_type(("application/json",)))],
@@ -384,6 +408,10 @@ def build_auth_router(impl: AuthApi, guard: Guard) -> APIRouter:
                 "description": "A dependency (the database, the cache, the token blacklist or the rate-limit store) is unreachable; retry after the given delay.",
                 "model": models.Problem,
             },
+            504: {
+                "description": "The request took longer than the service's per-request budget (`REQUEST_TIMEOUT_SECONDS`) and was abandoned before an answer began; nothing it was writing was committed. Retry later, perhaps with a smaller request.",
+                "model": models.Problem,
+            },
         },
         summary="Rotate a refresh token",
         dependencies=[Depends(refresh_tokens_guard), Depends(require_content_type(("application/json",)))],
@@ -425,6 +453,10 @@ def build_auth_router(impl: AuthApi, guard: Guard) -> APIRouter:
             },
             503: {
                 "description": "A dependency (the database, the cache, the token blacklist or the rate-limit store) is unreachable; retry after the given delay.",
+                "model": models.Problem,
+            },
+            504: {
+                "description": "The request took longer than the service's per-request budget (`REQUEST_TIMEOUT_SECONDS`) and was abandoned before an answer began; nothing it was writing was committed. Retry later, perhaps with a smaller request.",
                 "model": models.Problem,
             },
         },
@@ -471,6 +503,10 @@ def build_auth_router(impl: AuthApi, guard: Guard) -> APIRouter:
             },
             503: {
                 "description": "A dependency (the database, the cache, the token blacklist or the rate-limit store) is unreachable; retry after the given delay.",
+                "model": models.Problem,
+            },
+            504: {
+                "description": "The request took longer than the service's per-request budget (`REQUEST_TIMEOUT_SECONDS`) and was abandoned before an answer began; nothing it was writing was committed. Retry later, perhaps with a smaller request.",
                 "model": models.Problem,
             },
         },

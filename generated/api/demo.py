@@ -74,6 +74,10 @@ def build_demo_router(impl: DemoApi, guard: Guard) -> APIRouter:
                 "description": "A dependency (the database, the cache, the token blacklist or the rate-limit store) is unreachable; retry after the given delay.",
                 "model": models.Problem,
             },
+            504: {
+                "description": "The request took longer than the service's per-request budget (`REQUEST_TIMEOUT_SECONDS`) and was abandoned before an answer began; nothing it was writing was committed. Retry later, perhaps with a smaller request.",
+                "model": models.Problem,
+            },
         },
         summary="Await I/O (async)",
         dependencies=[Depends(demo_async_guard)],
@@ -123,6 +127,10 @@ def build_demo_router(impl: DemoApi, guard: Guard) -> APIRouter:
             },
             503: {
                 "description": "A dependency (the database, the cache, the token blacklist or the rate-limit store) is unreachable; retry after the given delay.",
+                "model": models.Problem,
+            },
+            504: {
+                "description": "The request took longer than the service's per-request budget (`REQUEST_TIMEOUT_SECONDS`) and was abandoned before an answer began; nothing it was writing was committed. Retry later, perhaps with a smaller request.",
                 "model": models.Problem,
             },
         },
@@ -179,6 +187,10 @@ def build_demo_router(impl: DemoApi, guard: Guard) -> APIRouter:
             },
             503: {
                 "description": "The worker pool's queue is full (retry after `Retry-After`), or a dependency the service needs (the token blacklist) is unreachable.",
+                "model": models.Problem,
+            },
+            504: {
+                "description": "The request took longer than the service's per-request budget (`REQUEST_TIMEOUT_SECONDS`) and was abandoned before an answer began; nothing it was writing was committed. Retry later, perhaps with a smaller request.",
                 "model": models.Problem,
             },
         },

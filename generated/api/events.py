@@ -61,6 +61,10 @@ def build_events_router(impl: EventsApi, guard: Guard) -> APIRouter:
                 "description": "A dependency (the database, the cache, the token blacklist or the rate-limit store) is unreachable; retry after the given delay.",
                 "model": models.Problem,
             },
+            504: {
+                "description": "The request took longer than the service's per-request budget (`REQUEST_TIMEOUT_SECONDS`) and was abandoned before an answer began; nothing it was writing was committed. Retry later, perhaps with a smaller request.",
+                "model": models.Problem,
+            },
         },
         summary="Stream events (Server-Sent Events)",
         dependencies=[Depends(stream_events_guard)],

@@ -88,6 +88,10 @@ def build_files_router(impl: FilesApi, guard: Guard) -> APIRouter:
                 "description": "A dependency (the database, the cache, the token blacklist or the rate-limit store) is unreachable; retry after the given delay.",
                 "model": models.Problem,
             },
+            504: {
+                "description": "The request took longer than the service's per-request budget (`REQUEST_TIMEOUT_SECONDS`) and was abandoned before an answer began; nothing it was writing was committed. Retry later, perhaps with a smaller request.",
+                "model": models.Problem,
+            },
         },
         summary="List my files",
         dependencies=[Depends(list_files_guard)],
@@ -157,6 +161,10 @@ def build_files_router(impl: FilesApi, guard: Guard) -> APIRouter:
                 "description": "A dependency (the database, the cache, the token blacklist or the rate-limit store) is unreachable; retry after the given delay.",
                 "model": models.Problem,
             },
+            504: {
+                "description": "The request took longer than the service's per-request budget (`REQUEST_TIMEOUT_SECONDS`) and was abandoned before an answer began; nothing it was writing was committed. Retry later, perhaps with a smaller request.",
+                "model": models.Problem,
+            },
         },
         summary="Upload a file",
         dependencies=[Depends(upload_file_guard), Depends(require_content_type(("multipart/form-data",)))],
@@ -206,6 +214,10 @@ def build_files_router(impl: FilesApi, guard: Guard) -> APIRouter:
             },
             503: {
                 "description": "A dependency (the database, the cache, the token blacklist or the rate-limit store) is unreachable; retry after the given delay.",
+                "model": models.Problem,
+            },
+            504: {
+                "description": "The request took longer than the service's per-request budget (`REQUEST_TIMEOUT_SECONDS`) and was abandoned before an answer began; nothing it was writing was committed. Retry later, perhaps with a smaller request.",
                 "model": models.Problem,
             },
         },
@@ -261,6 +273,10 @@ def build_files_router(impl: FilesApi, guard: Guard) -> APIRouter:
                 "description": "A dependency (the database, the cache, the token blacklist or the rate-limit store) is unreachable; retry after the given delay.",
                 "model": models.Problem,
             },
+            504: {
+                "description": "The request took longer than the service's per-request budget (`REQUEST_TIMEOUT_SECONDS`) and was abandoned before an answer began; nothing it was writing was committed. Retry later, perhaps with a smaller request.",
+                "model": models.Problem,
+            },
         },
         summary="Delete a file",
         dependencies=[Depends(delete_file_guard)],
@@ -313,6 +329,10 @@ def build_files_router(impl: FilesApi, guard: Guard) -> APIRouter:
             },
             503: {
                 "description": "A dependency (the database, the cache, the token blacklist or the rate-limit store) is unreachable; retry after the given delay.",
+                "model": models.Problem,
+            },
+            504: {
+                "description": "The request took longer than the service's per-request budget (`REQUEST_TIMEOUT_SECONDS`) and was abandoned before an answer began; nothing it was writing was committed. Retry later, perhaps with a smaller request.",
                 "model": models.Problem,
             },
         },

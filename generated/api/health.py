@@ -58,6 +58,10 @@ def build_health_router(impl: HealthApi) -> APIRouter:
                 "description": "An unexpected error. The body never contains internals; quote the request ID when reporting it.",
                 "model": models.Problem,
             },
+            504: {
+                "description": "The request took longer than the service's per-request budget (`REQUEST_TIMEOUT_SECONDS`) and was abandoned before an answer began; nothing it was writing was committed. Retry later, perhaps with a smaller request.",
+                "model": models.Problem,
+            },
         },
         summary="Service health summary",
         response_model=models.Health,
@@ -78,6 +82,10 @@ def build_health_router(impl: HealthApi) -> APIRouter:
             413: {"description": "The request body is larger than the service accepts.", "model": models.Problem},
             500: {
                 "description": "An unexpected error. The body never contains internals; quote the request ID when reporting it.",
+                "model": models.Problem,
+            },
+            504: {
+                "description": "The request took longer than the service's per-request budget (`REQUEST_TIMEOUT_SECONDS`) and was abandoned before an answer began; nothing it was writing was committed. Retry later, perhaps with a smaller request.",
                 "model": models.Problem,
             },
         },
@@ -101,6 +109,10 @@ def build_health_router(impl: HealthApi) -> APIRouter:
                 "description": "An unexpected error. The body never contains internals; quote the request ID when reporting it.",
                 "model": models.Problem,
             },
+            504: {
+                "description": "The request took longer than the service's per-request budget (`REQUEST_TIMEOUT_SECONDS`) and was abandoned before an answer began; nothing it was writing was committed. Retry later, perhaps with a smaller request.",
+                "model": models.Problem,
+            },
         },
         summary="Liveness probe",
         response_model=models.Liveness,
@@ -121,6 +133,10 @@ def build_health_router(impl: HealthApi) -> APIRouter:
             413: {"description": "The request body is larger than the service accepts.", "model": models.Problem},
             500: {
                 "description": "An unexpected error. The body never contains internals; quote the request ID when reporting it.",
+                "model": models.Problem,
+            },
+            504: {
+                "description": "The request took longer than the service's per-request budget (`REQUEST_TIMEOUT_SECONDS`) and was abandoned before an answer began; nothing it was writing was committed. Retry later, perhaps with a smaller request.",
                 "model": models.Problem,
             },
         },
@@ -148,6 +164,10 @@ def build_health_router(impl: HealthApi) -> APIRouter:
                 "description": "At least one dependency is unreachable; the failing checks are listed.",
                 "model": models.ReadinessProblem,
             },
+            504: {
+                "description": "The request took longer than the service's per-request budget (`REQUEST_TIMEOUT_SECONDS`) and was abandoned before an answer began; nothing it was writing was committed. Retry later, perhaps with a smaller request.",
+                "model": models.Problem,
+            },
         },
         summary="Readiness probe",
         response_model=models.Readiness,
@@ -171,6 +191,10 @@ def build_health_router(impl: HealthApi) -> APIRouter:
                 "model": models.Problem,
             },
             503: {"description": "At least one dependency is unreachable."},
+            504: {
+                "description": "The request took longer than the service's per-request budget (`REQUEST_TIMEOUT_SECONDS`) and was abandoned before an answer began; nothing it was writing was committed. Retry later, perhaps with a smaller request.",
+                "model": models.Problem,
+            },
         },
         summary="Readiness probe (headers only)",
         response_class=Response,

@@ -117,6 +117,10 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
                 "description": "A dependency (the database, the cache, the token blacklist or the rate-limit store) is unreachable; retry after the given delay.",
                 "model": models.Problem,
             },
+            504: {
+                "description": "The request took longer than the service's per-request budget (`REQUEST_TIMEOUT_SECONDS`) and was abandoned before an answer began; nothing it was writing was committed. Retry later, perhaps with a smaller request.",
+                "model": models.Problem,
+            },
         },
         summary="List users",
         dependencies=[Depends(list_users_guard)],
@@ -218,6 +222,10 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
                 "description": "A dependency (the database, the cache, the token blacklist or the rate-limit store) is unreachable; retry after the given delay.",
                 "model": models.Problem,
             },
+            504: {
+                "description": "The request took longer than the service's per-request budget (`REQUEST_TIMEOUT_SECONDS`) and was abandoned before an answer began; nothing it was writing was committed. Retry later, perhaps with a smaller request.",
+                "model": models.Problem,
+            },
         },
         summary="Create a user",
         dependencies=[Depends(create_user_guard), Depends(require_content_type(("application/json",)))],
@@ -278,6 +286,10 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
                 "description": "A dependency (the database, the cache, the token blacklist or the rate-limit store) is unreachable; retry after the given delay.",
                 "model": models.Problem,
             },
+            504: {
+                "description": "The request took longer than the service's per-request budget (`REQUEST_TIMEOUT_SECONDS`) and was abandoned before an answer began; nothing it was writing was committed. Retry later, perhaps with a smaller request.",
+                "model": models.Problem,
+            },
         },
         summary="Export all users",
         dependencies=[Depends(export_users_guard)],
@@ -325,6 +337,10 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
             },
             503: {
                 "description": "A dependency (the database, the cache, the token blacklist or the rate-limit store) is unreachable; retry after the given delay.",
+                "model": models.Problem,
+            },
+            504: {
+                "description": "The request took longer than the service's per-request budget (`REQUEST_TIMEOUT_SECONDS`) and was abandoned before an answer began; nothing it was writing was committed. Retry later, perhaps with a smaller request.",
                 "model": models.Problem,
             },
         },
@@ -397,6 +413,10 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
             },
             503: {
                 "description": "A dependency (the database, the cache, the token blacklist or the rate-limit store) is unreachable; retry after the given delay.",
+                "model": models.Problem,
+            },
+            504: {
+                "description": "The request took longer than the service's per-request budget (`REQUEST_TIMEOUT_SECONDS`) and was abandoned before an answer began; nothing it was writing was committed. Retry later, perhaps with a smaller request.",
                 "model": models.Problem,
             },
         },
@@ -482,6 +502,10 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
                 "description": "A dependency (the database, the cache, the token blacklist or the rate-limit store) is unreachable; retry after the given delay.",
                 "model": models.Problem,
             },
+            504: {
+                "description": "The request took longer than the service's per-request budget (`REQUEST_TIMEOUT_SECONDS`) and was abandoned before an answer began; nothing it was writing was committed. Retry later, perhaps with a smaller request.",
+                "model": models.Problem,
+            },
         },
         summary="Replace a user",
         dependencies=[Depends(replace_user_guard), Depends(require_content_type(("application/json",)))],
@@ -555,6 +579,10 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
                 "description": "A dependency (the database, the cache, the token blacklist or the rate-limit store) is unreachable; retry after the given delay.",
                 "model": models.Problem,
             },
+            504: {
+                "description": "The request took longer than the service's per-request budget (`REQUEST_TIMEOUT_SECONDS`) and was abandoned before an answer began; nothing it was writing was committed. Retry later, perhaps with a smaller request.",
+                "model": models.Problem,
+            },
         },
         summary="Change some of a user's fields",
         dependencies=[Depends(update_user_guard), Depends(require_content_type(("application/merge-patch+json",)))],
@@ -620,6 +648,10 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
                 "description": "A dependency (the database, the cache, the token blacklist or the rate-limit store) is unreachable; retry after the given delay.",
                 "model": models.Problem,
             },
+            504: {
+                "description": "The request took longer than the service's per-request budget (`REQUEST_TIMEOUT_SECONDS`) and was abandoned before an answer began; nothing it was writing was committed. Retry later, perhaps with a smaller request.",
+                "model": models.Problem,
+            },
         },
         summary="Delete a user",
         dependencies=[Depends(delete_user_guard)],
@@ -674,6 +706,10 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
             },
             503: {
                 "description": "A dependency (the database, the cache, the token blacklist or the rate-limit store) is unreachable; retry after the given delay.",
+                "model": models.Problem,
+            },
+            504: {
+                "description": "The request took longer than the service's per-request budget (`REQUEST_TIMEOUT_SECONDS`) and was abandoned before an answer began; nothing it was writing was committed. Retry later, perhaps with a smaller request.",
                 "model": models.Problem,
             },
         },

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
+from typing import Literal
 
 from starlette.requests import Request
 
@@ -18,10 +19,13 @@ from impl.auth.errors import ForbiddenError, NotYoursError, UnauthorizedError
 from impl.auth.sessions import session_key
 from impl.auth.token_blacklist import TokenBlacklist
 from impl.auth.tokens import InvalidTokenError, TokenService
+from impl.platform.log_context import bind_log_context
 from impl.platform.middleware.rate_limit_headers import RATE_LIMIT_STATE
 from impl.platform.rate_limit import RateLimiter, RateLimitExceededError
 
 OWNER_PARAMETER = "user_id"
+# Why a request got 401 (a metrics label): no token, a token that does not verify, or a revoked one.
+FailureReason = Literal["missing", "invalid", "revoked"]
 
 
 def client_key(request: Request) -> str:
@@ -43,32 +47,46 @@ def bearer_token(request: Request) -> str | None:
 class AccessGuard:
     """Implements ``generated.api._support.Guard``."""
 
-    def __init__(self, *, tokens: TokenService, blacklist: TokenBlacklist, limiter: RateLimiter) -> None:
+    def __init__(
+        self,
+        *,
+        tokens: TokenService,
+        blacklist: TokenBlacklist,
+        limiter: RateLimiter,
+        on_failure: Callable[[FailureReason], None] | None = None,
+    ) -> None:
         self._tokens = tokens
         self._blacklist = blacklist
         self._limiter = limiter
+        self._on_failure = on_failure
+
+    def _refuse(self, reason: FailureReason) -> UnauthorizedError:
+        if self._on_failure is not None:
+            self._on_failure(reason)
+        return UnauthorizedError(token_sent=reason != "missing")
 
     async def authenticate(self, request: Request) -> Principal:
         """The caller of a request with a valid, unrevoked access token; otherwise 401."""
         token = bearer_token(request)
         if not token:
-            raise UnauthorizedError(token_sent=token is not None)
+            raise self._refuse("missing" if token is None else "invalid")
         return await self.authenticate_token(token)
 
     async def authenticate_token(self, token: str) -> Principal:
         """The owner of a valid, unrevoked access token however it arrived (a WebSocket subprotocol, too); else 401."""
         if not token:
-            raise UnauthorizedError(token_sent=False)
+            raise self._refuse("missing")
         try:
             claims = self._tokens.verify(token, expected_type="access")
             subject = uuid.UUID(claims.subject)
         except (InvalidTokenError, ValueError):
-            raise UnauthorizedError(token_sent=True) from None
+            raise self._refuse("invalid") from None
         if claims.role is None:
-            raise UnauthorizedError(token_sent=True)
+            raise self._refuse("invalid")
         # Fails closed: an unreachable shared blacklist is a 503, never a revoked token let through.
         if await self._blacklist.any_revoked(claims.token_id, session_key(claims.family_id)):
-            raise UnauthorizedError(token_sent=True)
+            raise self._refuse("revoked")
+        bind_log_context(user_id=str(subject))  # every later log line of this request names its caller
         return Principal(
             subject=subject,
             role=claims.role,

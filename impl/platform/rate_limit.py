@@ -19,7 +19,7 @@ import logging
 import math
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import ClassVar, Literal, get_args
 
@@ -168,6 +168,7 @@ class RateLimiter:
         key_prefix: str = "charter",
         socket_timeout_seconds: float = 0.5,
         failure_backoff_seconds: float = 1.0,
+        on_rejection: Callable[[str], None] | None = None,
     ) -> None:
         for name, policy in policies.items():
             if name != policy.name:
@@ -175,6 +176,8 @@ class RateLimiter:
         self._policies = dict(policies)
         self._enabled = enabled
         self._failure_backoff = failure_backoff_seconds
+        # Told the policy's name whenever a request is over its budget (the metrics count rejections per policy).
+        self._on_rejection = on_rejection
         self._skip_until = 0.0
         self._items: dict[str, RateLimitItem] = {
             name: RateLimitItemPerSecond(policy.amount, policy.window_seconds, namespace=_NAMESPACE)
@@ -257,6 +260,8 @@ class RateLimiter:
             self._failed("hit", exc)
             return self._unavailable(chosen)
         self._skip_until = 0.0
+        if not allowed and self._on_rejection is not None:
+            self._on_rejection(chosen.name)
         return RateLimitOutcome(
             policy=chosen,
             allowed=allowed,

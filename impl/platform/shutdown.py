@@ -23,6 +23,11 @@ logger = logging.getLogger("charter.shutdown")
 Farewell = Callable[[], Awaitable[None]]
 
 
+class ShuttingDownError(Exception):
+    def __init__(self) -> None:
+        super().__init__("the service is shutting down")
+
+
 class GracefulShutdown:
     """One per app: ``draining`` goes up once, ``wait()`` returns then, and every registered farewell runs once."""
 
@@ -38,6 +43,11 @@ class GracefulShutdown:
     def on_shutdown(self, farewell: Farewell) -> None:
         """Run ``farewell`` when shutdown begins (chat: close sockets with 1001)."""
         self._farewells.append(farewell)
+
+    async def accepting(self) -> None:
+        """A readiness check: down once draining, so load balancers stop sending new requests here."""
+        if self.draining:
+            raise ShuttingDownError
 
     async def wait(self) -> None:
         """Return once shutdown has begun; streams race this against their next event."""

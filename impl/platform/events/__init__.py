@@ -25,11 +25,12 @@ from impl.platform.events.bus import (
     create_event_bus,
 )
 from impl.platform.events.event import Event, InvalidEventError
-from impl.platform.events.subscription import DEFAULT_QUEUE_SIZE, Subscription
+from impl.platform.events.subscription import DEFAULT_QUEUE_SIZE, DeliveryStats, Subscription
 
 __all__ = [
     "DEFAULT_CHANNEL",
     "DEFAULT_QUEUE_SIZE",
+    "DeliveryStats",
     "Event",
     "EventBus",
     "EventBusUnavailableError",

@@ -14,7 +14,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from impl.platform.events.event import Event, InvalidEventError
-from impl.platform.events.subscription import DEFAULT_QUEUE_SIZE, Fanout, Subscription
+from impl.platform.events.subscription import DEFAULT_QUEUE_SIZE, DeliveryStats, Fanout, Subscription
 from impl.platform.problems import ProblemError
 
 logger = logging.getLogger("charter.events")
@@ -56,6 +56,10 @@ class EventBus(Protocol):
         """Close every subscription (their iterations end) and release connections."""
         ...
 
+    def stats(self) -> DeliveryStats:
+        """This process's subscriptions, queued and dropped events (for metrics)."""
+        ...
+
 
 class MemoryEventBus:
     """One process's bus: with several workers each has its own (configure Redis to share events)."""
@@ -77,6 +81,9 @@ class MemoryEventBus:
 
     async def close(self) -> None:
         self._fanout.close()
+
+    def stats(self) -> DeliveryStats:
+        return self._fanout.stats()
 
 
 class RedisEventBus:
@@ -160,6 +167,9 @@ class RedisEventBus:
         self._fanout.close()
         await self._listener_client.aclose()
         await self._client.aclose()
+
+    def stats(self) -> DeliveryStats:
+        return self._fanout.stats()
 
     async def _listen(self, first_attempt: asyncio.Event) -> None:
         delay = self._min_backoff

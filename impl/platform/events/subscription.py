@@ -6,6 +6,7 @@ import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable, Collection
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Self
 
@@ -62,6 +63,11 @@ class Subscription:
     def closed(self) -> bool:
         return self._closed
 
+    @property
+    def queued(self) -> int:
+        """Events waiting for the consumer."""
+        return self._queue.qsize()
+
     def _offer(self, event: Event) -> None:
         """Queue ``event`` if it matches, without ever waiting: the bus calls this for every subscription."""
         if self._closed or not self._matches(event.type):
@@ -110,16 +116,39 @@ class Subscription:
         self.close()
 
 
+@dataclass(frozen=True, slots=True)
+class DeliveryStats:
+    """A read-only snapshot of one process's subscriptions, for metrics."""
+
+    subscriptions: int  # open now
+    queued: int  # events waiting in their queues now
+    dropped: int  # events discarded because a queue was full, since start (never decreases)
+
+
 class Fanout:
     """This process's subscriptions; delivery never awaits, so it is atomic on the event loop."""
 
     def __init__(self) -> None:
         self._subscriptions: set[Subscription] = set()
+        self._dropped_by_closed = 0  # so that the total does not shrink when a subscription that dropped ends
 
     def subscribe(self, *, types: Collection[str] | None, queue_size: int) -> Subscription:
-        subscription = Subscription(types=types, queue_size=queue_size, on_close=self._subscriptions.discard)
+        subscription = Subscription(types=types, queue_size=queue_size, on_close=self._forget)
         self._subscriptions.add(subscription)
         return subscription
+
+    def _forget(self, subscription: Subscription) -> None:
+        if subscription in self._subscriptions:
+            self._subscriptions.discard(subscription)
+            self._dropped_by_closed += subscription.dropped
+
+    def stats(self) -> DeliveryStats:
+        open_now = tuple(self._subscriptions)
+        return DeliveryStats(
+            subscriptions=len(open_now),
+            queued=sum(subscription.queued for subscription in open_now),
+            dropped=self._dropped_by_closed + sum(subscription.dropped for subscription in open_now),
+        )
 
     def deliver(self, event: Event) -> None:
         for subscription in tuple(self._subscriptions):

@@ -7,7 +7,10 @@ import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from impl.platform.log_context import begin_request_context, end_request_context, trace_id_from
+
 HEADER = b"x-request-id"
+TRACEPARENT = b"traceparent"
 # Long enough for UUIDs, W3C trace IDs and most proxies' formats; nothing that could smuggle into a log line.
 WELL_FORMED = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
 
@@ -34,10 +37,19 @@ class RequestIdMiddleware:
         raw = next((value for name, value in scope["headers"] if name == HEADER), None)
         request_id = raw if raw is not None and WELL_FORMED.fullmatch(raw) else str(uuid.uuid4()).encode("ascii")
         scope.setdefault("state", {})["request_id"] = request_id.decode("ascii")
+        # Every log line of this request (ours, the libraries') carries its ID, and the caller's trace if any.
+        traceparent = next((value for name, value in scope["headers"] if name == TRACEPARENT), None)
+        begin_request_context(
+            request_id=request_id.decode("ascii"),
+            trace_id=trace_id_from(traceparent.decode("latin-1")) if traceparent is not None else None,
+        )
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 message["headers"] = [*message.get("headers", ()), (HEADER, request_id)]
             await send(message)
 
-        await self.app(scope, receive, send_with_id)
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            end_request_context()

@@ -5,10 +5,12 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from impl.app import create_app
 from impl.platform.settings import Settings
+from impl.platform.shutdown import GracefulShutdown
 from scripts.fuzz import free_port
 from tests.conftest import test_settings
 
@@ -31,9 +33,21 @@ def test_readiness_lists_every_check_when_all_are_up(client: TestClient) -> None
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ready"
-    assert [check["name"] for check in body["checks"]] == ["data_dir", "database"]
+    assert [check["name"] for check in body["checks"]] == ["data_dir", "database", "accepting_requests"]
     assert all(check["status"] == "up" for check in body["checks"])
     assert body["checks"][0]["latency_ms"] >= 0
+
+
+def test_readiness_is_503_while_the_service_drains_and_liveness_stays_200(client: TestClient, app: FastAPI) -> None:
+    shutdown: GracefulShutdown = app.state.shutdown
+    assert client.portal is not None
+    client.portal.call(shutdown.begin)  # what SIGTERM begins
+
+    ready, alive = client.get("/readyz"), client.get("/livez")
+
+    assert ready.status_code == 503
+    assert ready.json()["detail"] == "Not ready: accepting_requests is down."
+    assert alive.status_code == 200
 
 
 def test_head_answers_like_get_without_a_body(client: TestClient) -> None:
@@ -63,7 +77,7 @@ def test_readiness_is_503_problem_with_the_failing_check_when_the_data_dir_is_go
     assert problem["detail"] == "Not ready: data_dir is down."
     assert problem["instance"] == "/readyz"
     checks = {check["name"]: check for check in problem["checks"]}
-    assert set(checks) == {"data_dir", "database"}
+    assert set(checks) == {"data_dir", "database", "accepting_requests"}
     check = checks["data_dir"]
     assert check["status"] == "down"
     assert check["detail"]  # says why, e.g. NotADirectoryError

@@ -11,7 +11,7 @@ from types import FrameType
 
 import pytest
 
-from impl.platform.shutdown import GracefulShutdown, chain_signal_handlers
+from impl.platform.shutdown import GracefulShutdown, ShuttingDownError, chain_signal_handlers
 
 
 def test_beginning_wakes_waiters_and_runs_every_farewell_once() -> None:
@@ -120,3 +120,17 @@ def test_outside_the_main_thread_nothing_is_installed() -> None:
     thread.join(5)
 
     assert outcome == [before]
+
+
+def test_readiness_goes_down_once_draining_begins() -> None:
+    async def scenario() -> tuple[bool, bool]:
+        shutdown = GracefulShutdown()
+        await shutdown.accepting()  # up: returns normally
+        await shutdown.begin()
+        try:
+            await shutdown.accepting()
+        except ShuttingDownError:
+            return True, shutdown.draining
+        return False, shutdown.draining
+
+    assert asyncio.run(scenario()) == (True, True)

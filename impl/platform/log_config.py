@@ -1,0 +1,129 @@
+"""The process's logging: structlog in front, stdlib logging underneath, one renderer for every line.
+
+Our code, uvicorn and the libraries all log through stdlib ``logging`` (structlog's loggers too, via
+``ProcessorFormatter.wrap_for_formatter``), and one handler on the root logger renders every record with the same
+processors: the request's context (request_id, trace_id, user_id), timestamp, level, logger, secrets masked, then
+JSON lines (one object per line, the same keys everywhere) or coloured console text for people.
+
+Because records still travel through stdlib logging, pytest's ``caplog`` keeps working. The configuration is
+process-wide by nature (logging is), so only the process entry points (``impl.main``) call it; calling it again
+replaces our handler rather than adding a second one.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import IO, Literal
+
+import structlog
+from structlog.typing import EventDict, Processor, WrappedLogger
+
+from impl.platform.log_redaction import redact_secrets
+
+LogFormat = Literal["json", "console"]
+HANDLER_NAME = "charter"
+# uvicorn's own access line would duplicate ours (and show raw paths): impl.platform.middleware.access_log writes it.
+UVICORN_ACCESS = "uvicorn.access"
+# Their records propagate to the root handler instead of being printed in uvicorn's own format.
+UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.asgi")
+# Libraries whose INFO/DEBUG output is per statement or per operation (SQLAlchemy would log every SQL statement
+# with its parameters once the root is at INFO): never below WARNING, whatever LOG_LEVEL says.
+CHATTY_LOGGERS = ("sqlalchemy", "aiosqlite", "asyncpg", "redis", "httpx", "httpcore", "multipart", "python_multipart")
+
+
+class _StreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to the given stream, or to whatever ``sys.stderr`` is at the time of each record.
+
+    Resolving stderr late (as logging's own last-resort handler does) keeps working when it is replaced later
+    (pytest's capture, a daemon redirecting it).
+    """
+
+    def __init__(self, stream: IO[str] | None) -> None:
+        super().__init__()
+        self._fixed_stream = stream
+
+    @property
+    def stream(self) -> IO[str]:
+        return self._fixed_stream if self._fixed_stream is not None else sys.stderr
+
+    @stream.setter
+    def stream(self, value: IO[str]) -> None:
+        pass  # StreamHandler.__init__ assigns it; the property above decides
+
+
+def drop_color_message(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
+    # uvicorn passes an ANSI-coloured copy of its message as an ``extra``; the plain one is already the event.
+    event_dict.pop("color_message", None)
+    return event_dict
+
+
+def shared_processors() -> list[Processor]:
+    """Run for every record, structlog's and stdlib's (``foreign_pre_chain``) alike, so the keys are the same."""
+    return [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_logger_name,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.PositionalArgumentsFormatter(),
+        structlog.stdlib.ExtraAdder(),
+        drop_color_message,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+
+
+def renderer(log_format: LogFormat, stream: IO[str] | None) -> Processor:
+    if log_format == "json":
+        return structlog.processors.JSONRenderer()
+    colors = bool((stream or sys.stderr).isatty())
+    # The traceback is already text (format_exc_info runs first, so the redaction sees it); print it as it is.
+    return structlog.dev.ConsoleRenderer(colors=colors, exception_formatter=structlog.dev.plain_traceback)
+
+
+def build_formatter(log_format: LogFormat, stream: IO[str] | None = None) -> structlog.stdlib.ProcessorFormatter:
+    return structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=shared_processors(),
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,
+            redact_secrets,  # last before rendering: it sees the message, the extras and the traceback text
+            renderer(log_format, stream),
+        ],
+    )
+
+
+def configure_logging(*, level: str, log_format: LogFormat, stream: IO[str] | None = None) -> None:
+    """Routes all logging through one handler on the root logger; idempotent (replaces its earlier handler).
+
+    ``stream`` defaults to the current stderr; tests pass a buffer to read the rendered lines.
+    """
+    structlog.configure(
+        processors=[
+            structlog.stdlib.filter_by_level,  # before any work: a DEBUG line in production costs one check
+            *shared_processors(),
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        # The chain above never depends on the settings (the handler does), so loggers may keep it.
+        cache_logger_on_first_use=True,
+    )
+    handler = _StreamHandler(stream)
+    handler.set_name(HANDLER_NAME)
+    handler.setFormatter(build_formatter(log_format, stream))
+
+    root = logging.getLogger()
+    for existing in [h for h in root.handlers if h.get_name() == HANDLER_NAME]:
+        root.removeHandler(existing)
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+
+    for name in UVICORN_LOGGERS:
+        uvicorn_logger = logging.getLogger(name)
+        uvicorn_logger.handlers.clear()
+        uvicorn_logger.propagate = True
+    access = logging.getLogger(UVICORN_ACCESS)
+    # No handler and no propagation: uvicorn checks hasHandlers() per connection and then skips the work entirely.
+    access.handlers.clear()
+    access.propagate = False
+    for name in CHATTY_LOGGERS:
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))

@@ -1,0 +1,58 @@
+"""The service's real logging configuration, rendering into a buffer, and put back as it was afterwards.
+
+Logging is process-wide: a test that configures it must not leave JSON handlers and levels behind for the rest of
+the suite (other tests rely on pytest's defaults and on ``caplog``).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+
+from impl.platform.log_config import CHATTY_LOGGERS, UVICORN_ACCESS, UVICORN_LOGGERS, LogFormat, configure_logging
+
+
+@dataclass
+class CapturedLogs:
+    buffer: io.StringIO
+
+    @property
+    def text(self) -> str:
+        return self.buffer.getvalue()
+
+    def lines(self) -> list[dict[str, Any]]:
+        """Every rendered line, parsed: fails the test if any line is not a JSON object."""
+        parsed = [json.loads(line) for line in self.text.splitlines() if line]
+        assert all(isinstance(line, dict) for line in parsed)
+        return parsed
+
+    def access_lines(self) -> list[dict[str, Any]]:
+        return [line for line in self.lines() if line["logger"] == "charter.access"]
+
+
+@contextmanager
+def captured_logs(*, level: str = "info", log_format: LogFormat = "json") -> Iterator[CapturedLogs]:
+    root = logging.getLogger()
+    touched = [logging.getLogger(name) for name in (*UVICORN_LOGGERS, UVICORN_ACCESS, *CHATTY_LOGGERS)]
+    saved_root = (list(root.handlers), root.level)
+    saved = [(logger, list(logger.handlers), logger.propagate, logger.level) for logger in touched]
+    buffer = io.StringIO()
+    configure_logging(level=level, log_format=log_format, stream=buffer)
+    try:
+        yield CapturedLogs(buffer)
+    finally:
+        root.handlers[:] = saved_root[0]
+        root.setLevel(saved_root[1])
+        for logger, handlers, propagate, logger_level in saved:
+            logger.handlers[:] = handlers
+            logger.propagate = propagate
+            logger.setLevel(logger_level)
+        structlog.reset_defaults()
+        structlog.contextvars.clear_contextvars()

@@ -1,0 +1,75 @@
+"""The metrics middleware on a bare Starlette app: every answer is counted once, failures included."""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Mount, Route
+from starlette.testclient import TestClient
+
+from impl.platform.metrics import Metrics
+from impl.platform.middleware.metrics import UNMATCHED, MetricsMiddleware
+
+
+async def item(request: Request) -> PlainTextResponse:
+    return PlainTextResponse(request.path_params["item_id"])
+
+
+async def asset(request: Request) -> PlainTextResponse:
+    return PlainTextResponse(request.path_params["name"])
+
+
+async def boom(_request: Request) -> PlainTextResponse:
+    raise RuntimeError("a bug")
+
+
+def instrumented() -> tuple[Metrics, TestClient]:
+    metrics = Metrics()
+    app = Starlette(
+        routes=[
+            Route("/items/{item_id}", item),
+            Route("/boom", boom),
+            Mount("/static", routes=[Route("/{name}", asset)]),
+            Mount("/files", app=PlainTextResponse("a mounted app")),
+        ]
+    )
+    return metrics, TestClient(MetricsMiddleware(app, metrics=metrics), raise_server_exceptions=False)
+
+
+def count(metrics: Metrics, **labels: str) -> float | None:
+    return metrics.registry.get_sample_value("charter_http_requests_total", labels)
+
+
+def test_requests_are_labelled_with_the_route_template() -> None:
+    metrics, client = instrumented()
+    for item_id in ("1", "2", "3"):
+        assert client.get(f"/items/{item_id}").status_code == 200
+    assert count(metrics, method="GET", route="/items/{item_id}", status="200") == 3
+    assert (
+        metrics.registry.get_sample_value(
+            "charter_http_request_duration_seconds_count", {"method": "GET", "route": "/items/{item_id}"}
+        )
+        == 3
+    )
+
+
+def test_an_unhandled_error_is_counted_as_a_500_and_leaves_nothing_in_flight() -> None:
+    metrics, client = instrumented()
+    assert client.get("/boom").status_code == 500
+    assert count(metrics, method="GET", route="/boom", status="500") == 1
+    assert metrics.registry.get_sample_value("charter_http_requests_in_flight") == 0
+
+
+def test_a_path_no_route_matches_is_unmatched() -> None:
+    metrics, client = instrumented()
+    assert client.get("/nothing/here").status_code == 404
+    assert count(metrics, method="GET", route=UNMATCHED, status="404") == 1
+
+
+def test_routes_inside_mounts_are_labelled_with_the_whole_template() -> None:
+    metrics, client = instrumented()
+    assert client.get("/static/logo.svg").status_code == 200
+    assert client.get("/files/a/b.txt").status_code == 200
+    assert count(metrics, method="GET", route="/static/{name}", status="200") == 1
+    assert count(metrics, method="GET", route="/files/{path}", status="200") == 1
