@@ -372,6 +372,15 @@ class Liveness(ContractModel):
     """
 
 
+class Status(StrEnum):
+    """
+    `ok` when every check is up, else `degraded`.
+    """
+
+    ok = "ok"
+    degraded = "degraded"
+
+
 class CheckStatus(StrEnum):
     """
     Whether the dependency answered in time.
@@ -633,6 +642,34 @@ class Readiness(ContractModel):
     status: Literal["ready"]
     """
     Always `ready` in a 200 answer.
+    """
+    checks: list[DependencyCheck]
+
+
+class HealthDetailed(ContractModel):
+    """
+    The detailed health of one process, for people and dashboards.
+    """
+
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    status: Status
+    """
+    `ok` when every check is up, else `degraded`.
+    """
+    version: StrictStr
+    """
+    The API version this process serves.
+    """
+    started_at: AwareDatetime
+    """
+    When this process started.
+    """
+    uptime_seconds: Annotated[float, Field(ge=0.0)]
+    draining: StrictBool
+    """
+    Shutting down (no longer ready, finishing what is in flight).
     """
     checks: list[DependencyCheck]
 

@@ -296,7 +296,8 @@ def create_app(settings: Settings) -> FastAPI:
     if cors is not None:
         app.add_middleware(CORSMiddleware, **cors)
 
-    app.include_router(build_health_router(HealthService(version=document.version, readiness=readiness)))
+    health = HealthService(version=document.version, readiness=readiness, draining=lambda: shutdown.draining)
+    app.include_router(build_health_router(health, guard))
     metrics_token = settings.metrics_token.get_secret_value() if settings.metrics_token is not None else None
     app.include_router(
         build_observability_router(MetricsEndpoint(metrics=metrics)),

@@ -2,12 +2,14 @@
 
 """Typed handlers for the `health` tag: implement `HealthApi` in impl/ and mount `build_health_router(impl)`."""
 
-from typing import Protocol
+from typing import Annotated, Protocol
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends, Response
 
 from generated import models
 from generated.api._support import (
+    Guard,
+    Principal,
     Reply,
     empty_response,
     unwrap,
@@ -23,6 +25,12 @@ class HealthApi(Protocol):
 
     async def head_health(self) -> Reply[None] | None:
         """Service health summary (headers only). (HEAD /health)"""
+        ...
+
+    async def get_health_detailed(
+        self, *, principal: Principal
+    ) -> models.HealthDetailed | Reply[models.HealthDetailed]:
+        """Detailed health (admins). (GET /health/detailed)"""
         ...
 
     async def get_liveness(self) -> models.Liveness | Reply[models.Liveness]:
@@ -42,7 +50,7 @@ class HealthApi(Protocol):
         ...
 
 
-def build_health_router(impl: HealthApi) -> APIRouter:
+def build_health_router(impl: HealthApi, guard: Guard) -> APIRouter:
     """Build the `health` router; handlers are bound now, so a missing one fails at start-up."""
     router = APIRouter(tags=["health"])
 
@@ -96,6 +104,51 @@ def build_health_router(impl: HealthApi) -> APIRouter:
     async def head_health_route() -> Response:
         """Service health summary (headers only). (HEAD /health)"""
         return empty_response(await head_health(), 200)
+
+    get_health_detailed = impl.get_health_detailed
+    get_health_detailed_guard = guard.authorize(
+        operation_id="getHealthDetailed", roles=frozenset(["admin"]), self_only=frozenset([]), rate_limit="general"
+    )
+
+    @router.api_route(
+        "/health/detailed",
+        operation_id="getHealthDetailed",
+        status_code=200,
+        responses={
+            401: {
+                "description": "No valid access token: none was sent, or it is malformed, expired, revoked, signed with an unknown key or algorithm, or is a refresh token.",
+                "model": models.Problem,
+            },
+            403: {"description": "Your role may not do this.", "model": models.Problem},
+            413: {"description": "The request body is larger than the service accepts.", "model": models.Problem},
+            429: {
+                "description": "Over the operation's rate limit; retry after the given delay.",
+                "model": models.Problem,
+            },
+            500: {
+                "description": "An unexpected error. The body never contains internals; quote the request ID when reporting it.",
+                "model": models.Problem,
+            },
+            503: {
+                "description": "A dependency (the database, the cache, the token blacklist or the rate-limit store) is unreachable; retry after the given delay.",
+                "model": models.Problem,
+            },
+            504: {
+                "description": "The request took longer than the service's per-request budget (`REQUEST_TIMEOUT_SECONDS`) and was abandoned before an answer began; nothing it was writing was committed. Retry later, perhaps with a smaller request.",
+                "model": models.Problem,
+            },
+        },
+        summary="Detailed health (admins)",
+        dependencies=[Depends(get_health_detailed_guard)],
+        response_model=models.HealthDetailed,
+        response_model_exclude_unset=True,
+        methods=["GET"],
+    )
+    async def get_health_detailed_route(
+        principal: Annotated[Principal, Depends(get_health_detailed_guard)], response: Response
+    ) -> models.HealthDetailed | Response:
+        """Detailed health (admins). (GET /health/detailed)"""
+        return unwrap(await get_health_detailed(principal=principal), response)
 
     get_liveness = impl.get_liveness
 

@@ -8,10 +8,10 @@ outside Starlette's error middleware, so a crash is logged with the 500 it was a
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
-import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from impl.platform.log_context import log_context
@@ -36,7 +36,9 @@ def client_address(scope: Scope) -> str | None:
 class AccessLogMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.logger = structlog.stdlib.get_logger(LOGGER_NAME)
+        # A stdlib logger: rendered by configure_logging's formatter like every other line (its fields via
+        # ExtraAdder), and silent, not printed to stdout by structlog's defaults, where logging is not configured.
+        self.logger = logging.getLogger(LOGGER_NAME)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -72,4 +74,5 @@ class AccessLogMiddleware:
                 "client": client_address(scope),
                 "bytes_sent": sent,
             }
-            self.logger.info("request", **fields)
+            if self.logger.isEnabledFor(logging.INFO):
+                self.logger.info("request", extra=fields)

@@ -12,7 +12,7 @@ from impl.app import create_app
 from impl.platform.settings import Settings
 from impl.platform.shutdown import GracefulShutdown
 from scripts.fuzz import free_port
-from tests.conftest import test_settings
+from tests.conftest import bearer, sign_in, test_settings
 
 
 def test_health_reports_status_and_the_spec_version(client: TestClient) -> None:
@@ -39,12 +39,16 @@ def test_readiness_lists_every_check_when_all_are_up(client: TestClient) -> None
 
 
 def test_readiness_is_503_while_the_service_drains_and_liveness_stays_200(client: TestClient, app: FastAPI) -> None:
+    admin = bearer(sign_in(client))
     shutdown: GracefulShutdown = app.state.shutdown
     assert client.portal is not None
     client.portal.call(shutdown.begin)  # what SIGTERM begins
 
     ready, alive = client.get("/readyz"), client.get("/livez")
+    detailed = client.get("/health/detailed", headers=admin).json()
 
+    assert detailed["draining"] is True
+    assert detailed["status"] == "degraded"
     assert ready.status_code == 503
     assert ready.json()["detail"] == "Not ready: accepting_requests is down."
     assert alive.status_code == 200
@@ -116,3 +120,36 @@ def test_readiness_checks_the_shared_stores_when_redis_is_configured(tmp_path: P
     assert "retry-after" in response.headers
     failing = {check["name"] for check in response.json()["checks"] if check["status"] == "down"}
     assert failing == {"rate_limit_store", "token_blacklist", "event_bus"}
+
+
+def test_detailed_health_is_for_admins_and_lists_every_check_with_its_latency(client: TestClient) -> None:
+    admin = bearer(sign_in(client))
+
+    response = client.get("/health/detailed", headers=admin)
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["draining"] is False
+    assert body["uptime_seconds"] >= 0
+    assert body["started_at"].endswith("Z")
+    assert {check["name"] for check in body["checks"]} == {"data_dir", "database", "accepting_requests"}
+    assert all(check["status"] == "up" and check["latency_ms"] >= 0 for check in body["checks"])
+    assert client.get("/health/detailed").status_code == 401
+
+
+def test_detailed_health_answers_200_degraded_with_the_reason_when_a_dependency_is_down(
+    client: TestClient, settings: Settings
+) -> None:
+    admin = bearer(sign_in(client))
+    shutil.rmtree(settings.data_dir)
+    settings.data_dir.write_text("not a directory")
+
+    response = client.get("/health/detailed", headers=admin)
+
+    assert response.status_code == 200  # a page for people: degraded, not an error
+    body = response.json()
+    assert body["status"] == "degraded"
+    down = {check["name"]: check for check in body["checks"] if check["status"] == "down"}
+    assert set(down) == {"data_dir"}
+    assert down["data_dir"]["detail"]
