@@ -250,6 +250,8 @@ def create_app(settings: Settings) -> FastAPI:
                 app.state.admin_created = True
                 logger.warning("the first admin was created, but the cache could not be told (Redis unreachable)")
         # SIGTERM ends SSE streams and closes chat sockets (1001) before uvicorn waits for open connections.
+        shutdown.start()
+        chat_connections.reopen()
         restore_signal_handlers = chain_signal_handlers(shutdown, asyncio.get_running_loop())
         try:
             yield

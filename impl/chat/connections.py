@@ -26,6 +26,11 @@ class ChatConnections:
     def closing(self) -> bool:
         return self._closing
 
+    def reopen(self) -> None:
+        """Accept connections again (the lifespan's start-up: the app may be served more than once)."""
+        self._closing = False
+        self._drained = None
+
     def add(self, connection: Closable) -> None:
         self._open.add(connection)
 

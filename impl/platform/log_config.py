@@ -121,6 +121,8 @@ def configure_logging(*, level: str, log_format: LogFormat, stream: IO[str] | No
         uvicorn_logger = logging.getLogger(name)
         uvicorn_logger.handlers.clear()
         uvicorn_logger.propagate = True
+        # uvicorn's own config (`log_level`) may have set a level of its own: LOG_LEVEL decides, at the root.
+        uvicorn_logger.setLevel(logging.NOTSET)
     access = logging.getLogger(UVICORN_ACCESS)
     # No handler and no propagation: uvicorn checks hasHandlers() per connection and then skips the work entirely.
     access.handlers.clear()

@@ -36,6 +36,11 @@ class GracefulShutdown:
         self._farewells: list[Farewell] = []
         self._timeout = farewell_timeout_seconds
 
+    def start(self) -> None:
+        """A new serving period (the lifespan's start-up): not draining. Made here, in the loop that will wait on
+        it, since an app may be served more than once (tests run several lifespans, each with its own loop)."""
+        self._event = asyncio.Event()
+
     @property
     def draining(self) -> bool:
         return self._event.is_set()

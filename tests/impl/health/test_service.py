@@ -153,3 +153,10 @@ def test_detailed_health_answers_200_degraded_with_the_reason_when_a_dependency_
     down = {check["name"]: check for check in body["checks"] if check["status"] == "down"}
     assert set(down) == {"data_dir"}
     assert down["data_dir"]["detail"]
+
+
+def test_an_app_served_again_after_a_shutdown_is_ready_again(tmp_path: Path) -> None:
+    app = create_app(test_settings(tmp_path / "data"))
+    for _ in range(2):  # each lifespan ends with the graceful shutdown; the next one starts ready
+        with TestClient(app) as client:
+            assert client.get("/readyz").status_code == 200

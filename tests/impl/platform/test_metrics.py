@@ -90,7 +90,8 @@ def test_in_flight_counts_open_requests_and_returns_to_zero(tmp_path: Path) -> N
         login = client.post("/api/v1/auth/login", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
         token = login.json()["access_token"]
         with client.stream("GET", "/api/v1/sse/stream", headers=bearer(token)) as stream:
-            next(stream.iter_lines())  # the opening frame: the stream is being answered
+            lines = stream.iter_lines()  # kept: a discarded line iterator would close the response at once
+            next(lines)  # the opening frame: the stream is being answered
             text = client.get("/metrics").text
             assert sample(text, "charter_http_requests_in_flight") == 2  # the stream and this scrape
             assert sample(text, "charter_sse_streams_open") == 1

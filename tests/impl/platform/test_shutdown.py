@@ -134,3 +134,18 @@ def test_readiness_goes_down_once_draining_begins() -> None:
         return False, shutdown.draining
 
     assert asyncio.run(scenario()) == (True, True)
+
+
+def test_a_new_serving_period_starts_undrained_in_its_own_loop() -> None:
+    shutdown = GracefulShutdown()
+
+    async def serve_and_stop() -> bool:
+        shutdown.start()
+        was_draining = shutdown.draining
+        await shutdown.begin()
+        return was_draining
+
+    # Two lifespans, two event loops (as a test client runs them): each starts ready, each drains.
+    assert asyncio.run(serve_and_stop()) is False
+    assert asyncio.run(serve_and_stop()) is False
+    assert shutdown.draining
