@@ -10,8 +10,11 @@ from mypy import api as mypy_api
 from impl.platform.settings import PROJECT_ROOT
 
 HEADER = """
+from typing import Any
+
 from generated import models
 from generated.api import build_health_router
+from generated.api._support import Principal
 
 
 """
@@ -24,6 +27,7 @@ class Service:
     async def head_liveness(self) -> None: raise NotImplementedError
     async def get_readiness(self) -> models.Readiness: raise NotImplementedError
     async def head_readiness(self) -> None: raise NotImplementedError
+    async def get_health_detailed(self, *, principal: Principal) -> models.HealthDetailed: raise NotImplementedError
 """
 
 CASES = {
@@ -44,7 +48,8 @@ CASES = {
 
 def _mypy(tmp_path: Path, body: str) -> tuple[str, int]:
     module = tmp_path / "candidate.py"
-    module.write_text(HEADER + body + "\n\nbuild_health_router(Service())\n", encoding="utf-8")
+    # The guard's type is not what these cases are about: an Any stands in for it.
+    module.write_text(HEADER + body + "\n\nguard: Any = None\nbuild_health_router(Service(), guard)\n", encoding="utf-8")
     stdout, stderr, status = mypy_api.run(
         [
             "--config-file",
