@@ -49,7 +49,8 @@ CASES = {
 def _mypy(tmp_path: Path, body: str) -> tuple[str, int]:
     module = tmp_path / "candidate.py"
     # The guard's type is not what these cases are about: an Any stands in for it.
-    module.write_text(HEADER + body + "\n\nguard: Any = None\nbuild_health_router(Service(), guard)\n", encoding="utf-8")
+    call = "\n\nguard: Any = None\nbuild_health_router(Service(), guard)\n"
+    module.write_text(HEADER + body + call, encoding="utf-8")
     stdout, stderr, status = mypy_api.run(
         [
             "--config-file",
