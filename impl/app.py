@@ -74,6 +74,7 @@ from impl.platform.readiness import ReadinessProbe
 from impl.platform.settings import Settings
 from impl.platform.shadowed_paths import guard_shadowed_paths
 from impl.platform.shutdown import GracefulShutdown, chain_signal_handlers
+from impl.platform.tracing import Tracing, setup_tracing
 from impl.streams.hub import StreamHub
 from impl.streams.replay import ReplayBuffer
 from impl.streams.service import EventsService
@@ -90,6 +91,7 @@ class CharterApp(FastAPI):
     """FastAPI that describes itself with the hand-written document and puts the request-ID middleware outermost."""
 
     metrics: Metrics | None = None  # set by create_app; counts every request from just inside the request ID
+    tracing: Tracing | None = None  # set by create_app when TRACING_ENABLED; otherwise no tracing layer at all
 
     def __init__(
         self, *, document: OpenApiDocument, trusted_proxies: list[str], access_log: bool = True, **kwargs: Any
@@ -120,6 +122,10 @@ class CharterApp(FastAPI):
             # Inside the request ID (its log context is bound), outside the error middleware (a crash is logged
             # with its 500) and outside the proxy headers (it reads the client address they rewrite, afterwards).
             app = AccessLogMiddleware(app)
+        if self.tracing is not None:
+            # Inside the request ID (it replaces the log context's trace_id with its span's), outside the access
+            # log (whose line then names the trace) and everything else (the span covers the whole answer).
+            app = self.tracing.middleware(app)
         return RequestIdMiddleware(app)
 
 
@@ -129,6 +135,8 @@ def create_app(settings: Settings) -> FastAPI:
     metrics = Metrics(multiprocess_dir=multiprocess_dir_from_env())
     # Engines connect lazily: building one here does no I/O; the lifespan migrates and disposes of it.
     engine = create_engine(settings)
+    # None (nothing installed, no per-request cost) unless TRACING_ENABLED; otherwise this engine's SQL is traced.
+    tracing = setup_tracing(settings=settings, engine=engine, service_version=document.version)
     sessions = create_sessions(engine)
     redis_url = settings.redis_url.get_secret_value() if settings.redis_url is not None else None
     cache = CountedCache(create_cache(redis_url=redis_url), on_lookup=lambda hit: metrics.cache_lookup(hit=hit))
@@ -266,6 +274,8 @@ def create_app(settings: Settings) -> FastAPI:
             await cache.close()
             await engine.dispose()
             await metrics.close()
+            if tracing is not None:
+                await tracing.shutdown()  # last: exports the spans of everything above
 
     app = CharterApp(
         document=document,
@@ -282,6 +292,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.streams = stream_hub
     app.state.metrics = metrics
     app.metrics = metrics
+    app.state.tracing = tracing
+    app.tracing = tracing
     app.state.shutdown = shutdown
     install_problem_handlers(app)
     install_database_error_handlers(app)

@@ -222,6 +222,18 @@ class Settings(BaseSettings):
     shutdown_grace_seconds: float = Field(
         default=20.0, gt=0, le=600, description="On SIGTERM, how long in-flight requests may take before they are cut."
     )
+    tracing_enabled: bool = Field(
+        default=False, description="Record OpenTelemetry traces of requests and their SQL and Redis calls."
+    )
+    otlp_endpoint: str | None = Field(
+        default=None,
+        description="OTLP/HTTP collector base URL (`http://collector:4318`); spans go to its `/v1/traces`. "
+        "Unset: traced (trace IDs in logs) but not exported.",
+    )
+    service_name: str = Field(default="charter", min_length=1, description="The traces' `service.name`.")
+    tracing_sample_ratio: float = Field(
+        default=1.0, ge=0, le=1, description="Share of new traces recorded; a caller's `traceparent` decision wins."
+    )
 
     def effective_database_url(self) -> str:
         """The database to use: DATABASE_URL, or the SQLite file in DATA_DIR."""
