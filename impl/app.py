@@ -42,6 +42,7 @@ from impl.files.service import FilesService
 from impl.files.storage import FileStorage
 from impl.health.service import HealthService
 from impl.platform.cache import CacheUnavailableError, create_cache
+from impl.platform.circuit_breaker import DependencyBreaker
 from impl.platform.cors import cors_options
 from impl.platform.counted_cache import CountedCache
 from impl.platform.data_dir import data_dir_check, ensure_data_dir
@@ -139,7 +140,11 @@ def create_app(settings: Settings) -> FastAPI:
     tracing = setup_tracing(settings=settings, engine=engine, service_version=document.version)
     sessions = create_sessions(engine)
     redis_url = settings.redis_url.get_secret_value() if settings.redis_url is not None else None
-    cache = CountedCache(create_cache(redis_url=redis_url), on_lookup=lambda hit: metrics.cache_lookup(hit=hit))
+    # One breaker for Redis, shared by the four stores on it: after a few outages all of them fail fast together.
+    redis_breaker = DependencyBreaker(name="redis")
+    cache = CountedCache(
+        create_cache(redis_url=redis_url, breaker=redis_breaker), on_lookup=lambda hit: metrics.cache_lookup(hit=hit)
+    )
     readiness = ReadinessProbe(timeout_seconds=settings.readiness_timeout_seconds)
     readiness.register("data_dir", data_dir_check(settings.data_dir))
 
@@ -162,7 +167,7 @@ def create_app(settings: Settings) -> FastAPI:
         refresh_ttl_seconds=settings.refresh_token_ttl_seconds,
         leeway_seconds=settings.jwt_leeway_seconds,
     )
-    blacklist = create_token_blacklist(redis_url=redis_url)
+    blacklist = create_token_blacklist(redis_url=redis_url, breaker=redis_breaker)
     limiter = RateLimiter(
         policies=policies_from_spec(
             document.content.get("x-rate-limit-policies", {}), override=settings.rate_limit_override
@@ -170,10 +175,18 @@ def create_app(settings: Settings) -> FastAPI:
         redis_url=redis_url,
         enabled=settings.rate_limit_enabled,
         on_rejection=metrics.rate_limit_rejected,
+        breaker=redis_breaker,
     )
     # One bus per process; with Redis its listener fans every worker's events out to this worker's subscribers.
-    events = create_event_bus(redis_url=redis_url)
+    events = create_event_bus(redis_url=redis_url, breaker=redis_breaker)
     if redis_url is not None:
+        # Read at scrape time: 0 closed, 1 open, 2 half-open.
+        metrics.levels(
+            "circuit_breaker_state",
+            "Circuit breaker state per dependency: 0 closed, 1 open, 2 half-open.",
+            "dependency",
+            lambda: {redis_breaker.name: redis_breaker.state_code},
+        )
         readiness.register("rate_limit_store", limiter.ping)
         readiness.register("token_blacklist", blacklist.ping)
         readiness.register("event_bus", events.ping)

@@ -29,6 +29,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
+from impl.platform.circuit_breaker import BreakerOpenError, DependencyBreaker, single_failure_breaker
 from impl.platform.problems import ProblemError
 
 logger = logging.getLogger("charter.cache")
@@ -48,8 +49,8 @@ class CacheUnavailableError(ProblemError):
 
     status: ClassVar[int] = 503
 
-    def __init__(self) -> None:
-        super().__init__("The cache is unavailable; retry shortly.", headers={"Retry-After": "1"})
+    def __init__(self, *, retry_after_seconds: int = 1) -> None:
+        super().__init__("The cache is unavailable; retry shortly.", headers={"Retry-After": str(retry_after_seconds)})
 
 
 class Cache(Protocol):
@@ -176,7 +177,8 @@ return 0
 
 # Connection refused, reset, timed out, or an error reply: redis-py raises RedisError subclasses, but an OSError
 # (TimeoutError included) can surface from the socket layer directly.
-_REDIS_FAILURES = (RedisError, OSError)
+# BreakerOpenError: the app's Redis breaker is open, so the call was not even tried.
+_FAILURES = (RedisError, OSError, BreakerOpenError)
 
 
 def _milliseconds(seconds: float) -> int:
@@ -195,9 +197,10 @@ class RedisCache:
     load to have lasted longer than ``generation_ttl``; the rule, enforced by :class:`Cached`, is that a reader
     whose load took longer than *half* of it (margin for network latency and clock drift) does not store.
 
-    When Redis fails, reads and stores fail open (a miss, a skipped store; one warning) and, for
-    ``failure_backoff`` seconds, skip Redis altogether, so a hung server costs one socket timeout, not one per
-    call. ``delete`` always tries and raises :class:`CacheUnavailableError` when it cannot invalidate.
+    When Redis fails, reads and stores fail open (a miss, a skipped store; one warning) and ``delete`` raises
+    :class:`CacheUnavailableError`. Every call goes through ``breaker`` (the app's one for Redis), so a hung server
+    costs a few socket timeouts, then none while the breaker is open. Without one, the cache gets its own that
+    opens at the first failure for ``failure_backoff`` seconds.
     """
 
     def __init__(
@@ -209,12 +212,12 @@ class RedisCache:
         socket_timeout: float = 0.5,
         max_connections: int = 100,
         failure_backoff: float = 1.0,
+        breaker: DependencyBreaker | None = None,
     ) -> None:
         _check_ttl(generation_ttl)
         self._prefix = prefix
         self._generation_ttl = generation_ttl
-        self._failure_backoff = failure_backoff
-        self._skip_until = 0.0
+        self._breaker = breaker or single_failure_breaker(name="redis", backoff_seconds=failure_backoff)
         # A blocking pool: when every connection is busy a call waits (up to socket_timeout) for one; the default
         # pool raises at once, which under a burst of requests would fail invalidations with 503s for no reason.
         # One retry, immediately: it covers a pooled connection the server has dropped. redis-py's default
@@ -241,26 +244,17 @@ class RedisCache:
     def _generation_key(self, key: str) -> str:
         return f"{self._prefix}g:{key}"
 
-    def _skipping(self) -> bool:
-        return time.monotonic() < self._skip_until
-
-    def _failed(self, operation: str, exc: Exception) -> None:
-        # The exception's type and message only: never the value or the URL (it may hold a password).
-        logger.warning(
-            "cache %s failed (%s: %s); treating the cache as empty for %.1f s",
-            operation,
-            type(exc).__name__,
-            exc,
-            self._failure_backoff,
-        )
-        self._skip_until = time.monotonic() + self._failure_backoff
+    @staticmethod
+    def _failed(operation: str, exc: Exception) -> None:
+        # The exception's type and message only: never the value or the URL (it may hold a password). Nothing while
+        # the breaker is open: it logged its opening, and a warning per request would drown the log.
+        if not isinstance(exc, BreakerOpenError):
+            logger.warning("cache %s failed (%s: %s); treating it as a miss", operation, type(exc).__name__, exc)
 
     async def get(self, key: str) -> bytes | None:
-        if self._skipping():
-            return None
         try:
-            value = await self._client.get(self._value_key(key))
-        except _REDIS_FAILURES as exc:
+            value = await self._breaker.call(self._client.get, self._value_key(key))
+        except _FAILURES as exc:
             self._failed("get", exc)
             return None
         # decode_responses is off, so a value is bytes; anything else is not ours to trust.
@@ -268,11 +262,9 @@ class RedisCache:
 
     async def set(self, key: str, value: bytes, *, ttl: float) -> None:
         _check_ttl(ttl)
-        if self._skipping():
-            return
         try:
-            await self._client.set(self._value_key(key), value, px=_milliseconds(ttl))
-        except _REDIS_FAILURES as exc:
+            await self._breaker.call(self._client.set, self._value_key(key), value, px=_milliseconds(ttl))
+        except _FAILURES as exc:
             self._failed("set", exc)
 
     async def delete(self, *keys: str) -> None:
@@ -280,30 +272,30 @@ class RedisCache:
             return
         script_keys = [name for key in keys for name in (self._value_key(key), self._generation_key(key))]
         try:
-            await self._delete(keys=script_keys, args=[_milliseconds(self._generation_ttl)])
-        except _REDIS_FAILURES as exc:
-            logger.warning("cache invalidation failed (%s: %s)", type(exc).__name__, exc)
-            raise CacheUnavailableError from exc
-        self._skip_until = 0.0  # Redis answered: stop skipping it for reads
+            await self._breaker.call(self._delete, keys=script_keys, args=[_milliseconds(self._generation_ttl)])
+        except _FAILURES as exc:
+            if not isinstance(exc, BreakerOpenError):
+                logger.warning("cache invalidation failed (%s: %s)", type(exc).__name__, exc)
+            raise CacheUnavailableError(retry_after_seconds=self._breaker.retry_after_seconds) from exc
 
     async def generation(self, key: str) -> int:
-        if self._skipping():
-            return UNKNOWN_GENERATION
         try:
-            value = await self._client.get(self._generation_key(key))
-        except _REDIS_FAILURES as exc:
+            value = await self._breaker.call(self._client.get, self._generation_key(key))
+        except _FAILURES as exc:
             self._failed("generation read", exc)
             return UNKNOWN_GENERATION
         return 0 if value is None else int(value)
 
     async def set_if_generation(self, key: str, value: bytes, *, ttl: float, generation: int) -> bool:
         _check_ttl(ttl)
-        if generation == UNKNOWN_GENERATION or self._skipping():
+        if generation == UNKNOWN_GENERATION:
             return False
         keys = [self._value_key(key), self._generation_key(key)]
         try:
-            stored = await self._set_if_generation(keys=keys, args=[value, _milliseconds(ttl), generation])
-        except _REDIS_FAILURES as exc:
+            stored = await self._breaker.call(
+                self._set_if_generation, keys=keys, args=[value, _milliseconds(ttl), generation]
+            )
+        except _FAILURES as exc:
             self._failed("set", exc)
             return False
         return bool(stored)
@@ -312,10 +304,12 @@ class RedisCache:
         await self._client.aclose()
 
 
-def create_cache(*, redis_url: str | None, max_entries: int = 10_000) -> Cache:
-    """The cache the settings ask for: Redis when a URL is given, else in-process."""
+def create_cache(
+    *, redis_url: str | None, max_entries: int = 10_000, breaker: DependencyBreaker | None = None
+) -> Cache:
+    """The cache the settings ask for: Redis when a URL is given (calls through ``breaker``), else in-process."""
     if redis_url:
-        return RedisCache(redis_url)
+        return RedisCache(redis_url, breaker=breaker)
     return MemoryCache(max_entries=max_entries)
 
 

@@ -6,8 +6,8 @@ or Redis, shared by every worker so that N workers do not grant N budgets.
 
 When the storage cannot be reached, a policy says what happens (security requirements, "Rate limiting"): a
 fail-open policy lets the request through and marks the outcome ``degraded`` (no headers, since the numbers are
-unknown); a fail-closed policy (auth) refuses with a 503 problem. Never a 500. After a failure the limiter skips
-the storage for ``failure_backoff_seconds``, so a hung Redis costs one socket timeout, not one per request.
+unknown); a fail-closed policy (auth) refuses with a 503 problem. Never a 500. Every storage call goes through a
+circuit breaker (the app's one for Redis), so a hung Redis costs a few socket timeouts, then none while it is open.
 
 Counting and reading the window are two storage calls; under concurrency ``remaining`` and the reset time are a
 close estimate, while the allow/refuse decision itself is atomic in the storage.
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import ClassVar, Literal, get_args
 
 import redis.asyncio
-from limits import RateLimitItem, RateLimitItemPerSecond, parse_many
+from limits import RateLimitItem, RateLimitItemPerSecond, WindowStats, parse_many
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import (
     FixedWindowRateLimiter,
@@ -37,6 +37,12 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
+from impl.platform.circuit_breaker import (
+    BreakerOpenError,
+    DependencyBreaker,
+    DependencyUnreachableError,
+    single_failure_breaker,
+)
 from impl.platform.problems import ProblemError
 
 logger = logging.getLogger("charter.rate_limit")
@@ -50,11 +56,17 @@ _POLICY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _PLAIN_RATE = re.compile(r"^\s*([0-9]+)\s*/\s*([0-9]+)\s*$")
 # Connection refused, reset or timed out, or an error reply: redis-py raises RedisError subclasses, the socket
 # layer OSError (TimeoutError included); limits wraps some in StorageError and gives up on contention with
-# ConcurrentUpdateError.
-_STORAGE_FAILURES = (StorageError, ConcurrentUpdateError, RedisError, OSError)
+# ConcurrentUpdateError. BreakerOpenError: the breaker is open and the storage was not even tried.
+_STORAGE_FAILURES = (
+    StorageError,
+    ConcurrentUpdateError,
+    RedisError,
+    OSError,
+    DependencyUnreachableError,
+    BreakerOpenError,
+)
 # The storage keys live under "<key_prefix>:ratelimit/<policy>/<key>/..." (limits appends amount and window).
 _NAMESPACE = "ratelimit"
-_UNAVAILABLE_RETRY_AFTER_SECONDS = 1
 _STRATEGY_NAMES = frozenset(get_args(StrategyName))
 
 
@@ -105,10 +117,10 @@ class RateLimitUnavailableError(ProblemError):
 
     status: ClassVar[int] = 503
 
-    def __init__(self) -> None:
+    def __init__(self, *, retry_after_seconds: int = 1) -> None:
         super().__init__(
             "The rate-limit store is unreachable; retry shortly.",
-            headers={"Retry-After": str(_UNAVAILABLE_RETRY_AFTER_SECONDS)},
+            headers={"Retry-After": str(retry_after_seconds)},
         )
 
 
@@ -157,7 +169,11 @@ def _storage_uri(redis_url: str) -> str:
 
 
 class RateLimiter:
-    """Counts requests per (policy, key); one instance per app, created by the app factory."""
+    """Counts requests per (policy, key); one instance per app, created by the app factory.
+
+    ``breaker`` is the app's circuit breaker for Redis; without one, the limiter gets its own that opens at the
+    first failure for ``failure_backoff_seconds``.
+    """
 
     def __init__(
         self,
@@ -169,16 +185,16 @@ class RateLimiter:
         socket_timeout_seconds: float = 0.5,
         failure_backoff_seconds: float = 1.0,
         on_rejection: Callable[[str], None] | None = None,
+        breaker: DependencyBreaker | None = None,
     ) -> None:
         for name, policy in policies.items():
             if name != policy.name:
                 raise ValueError(f"policy registered as {name!r} is named {policy.name!r}")
         self._policies = dict(policies)
         self._enabled = enabled
-        self._failure_backoff = failure_backoff_seconds
+        self._breaker = breaker or single_failure_breaker(name="redis", backoff_seconds=failure_backoff_seconds)
         # Told the policy's name whenever a request is over its budget (the metrics count rejections per policy).
         self._on_rejection = on_rejection
-        self._skip_until = 0.0
         self._items: dict[str, RateLimitItem] = {
             name: RateLimitItemPerSecond(policy.amount, policy.window_seconds, namespace=_NAMESPACE)
             for name, policy in policies.items()
@@ -215,21 +231,16 @@ class RateLimiter:
             "sliding-window-counter": SlidingWindowCounterRateLimiter(self._storage),
         }
 
-    def _failed(self, operation: str, exc: BaseException) -> None:
-        # The exception's type and message only: never the key (it may name a person) or the URL (a password).
-        logger.warning(
-            "rate-limit %s failed (%s: %s); treating the store as unreachable for %.1f s",
-            operation,
-            type(exc).__name__,
-            exc,
-            self._failure_backoff,
-        )
-        self._skip_until = time.monotonic() + self._failure_backoff
-
     @staticmethod
-    def _unavailable(policy: RateLimitPolicy) -> RateLimitOutcome:
+    def _failed(operation: str, exc: BaseException) -> None:
+        # The exception's type and message only: never the key (it may name a person) or the URL (a password).
+        # Nothing while the breaker is open: it logged its opening, and a warning per request would drown the log.
+        if not isinstance(exc, BreakerOpenError):
+            logger.warning("rate-limit %s failed (%s: %s)", operation, type(exc).__name__, exc)
+
+    def _unavailable(self, policy: RateLimitPolicy) -> RateLimitOutcome:
         if policy.fail_closed:
-            raise RateLimitUnavailableError
+            raise RateLimitUnavailableError(retry_after_seconds=self._breaker.retry_after_seconds)
         return RateLimitOutcome(
             policy=policy,
             allowed=True,
@@ -250,16 +261,17 @@ class RateLimiter:
                 degraded=False,
                 enforced=False,
             )
-        if time.monotonic() < self._skip_until:
-            return self._unavailable(chosen)
         strategy, item = self._strategies[chosen.strategy], self._items[policy]
-        try:
+
+        async def count() -> tuple[bool, WindowStats]:
             allowed = await strategy.hit(item, chosen.name, key)
-            stats = await strategy.get_window_stats(item, chosen.name, key)
+            return allowed, await strategy.get_window_stats(item, chosen.name, key)
+
+        try:
+            allowed, stats = await self._breaker.call(count)
         except _STORAGE_FAILURES as exc:
             self._failed("hit", exc)
             return self._unavailable(chosen)
-        self._skip_until = 0.0
         if not allowed and self._on_rejection is not None:
             self._on_rejection(chosen.name)
         return RateLimitOutcome(
@@ -278,17 +290,22 @@ class RateLimiter:
             raise RateLimitExceededError(outcome=outcome)
 
     async def ping(self) -> None:
-        """For readiness: raise RateLimitUnavailableError when the storage does not answer (always tries)."""
-        if self._storage is None:
+        """For readiness: raise RateLimitUnavailableError when the storage does not answer (at once if the breaker
+        is open)."""
+        storage = self._storage
+        if storage is None:
             return  # disabled: there is no storage to be ready
+
+        async def check() -> None:
+            # limits' Redis check swallows errors and answers False: an outage for the breaker all the same.
+            if not await storage.check():
+                raise DependencyUnreachableError("the rate-limit storage check failed")
+
         try:
-            healthy = await self._storage.check()  # limits' Redis check swallows errors and answers False
+            await self._breaker.call(check)
         except _STORAGE_FAILURES as exc:
             self._failed("ping", exc)
-            raise RateLimitUnavailableError from exc
-        if not healthy:
-            raise RateLimitUnavailableError
-        self._skip_until = 0.0
+            raise RateLimitUnavailableError(retry_after_seconds=self._breaker.retry_after_seconds) from exc
 
     async def close(self) -> None:
         if self._pool is not None:

@@ -13,6 +13,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
+from impl.platform.circuit_breaker import BreakerOpenError, DependencyBreaker
 from impl.platform.events.event import Event, InvalidEventError
 from impl.platform.events.subscription import DEFAULT_QUEUE_SIZE, DeliveryStats, Fanout, Subscription
 from impl.platform.problems import ProblemError
@@ -30,8 +31,10 @@ class EventBusUnavailableError(ProblemError):
 
     status: ClassVar[int] = 503
 
-    def __init__(self) -> None:
-        super().__init__("The event bus is unavailable; retry shortly.", headers={"Retry-After": "1"})
+    def __init__(self, *, retry_after_seconds: int = 1) -> None:
+        super().__init__(
+            "The event bus is unavailable; retry shortly.", headers={"Retry-After": str(retry_after_seconds)}
+        )
 
 
 class EventBus(Protocol):
@@ -92,6 +95,10 @@ class RedisEventBus:
     The listener uses its own connection without a read timeout (it waits for messages by design) but with a
     connect timeout, TCP keep-alive and periodic PINGs, and reconnects with exponential back-off when Redis goes
     away; one warning when it loses Redis, one info line when it is back.
+
+    Publishing and ``ping`` go through ``breaker`` (the app's one for Redis; without it, one of its own): while it
+    is open they raise :class:`EventBusUnavailableError` at once. The listener keeps its own back-off instead: it
+    serves no request, and it must notice a Redis that is back even when nobody publishes.
     """
 
     def __init__(
@@ -102,7 +109,9 @@ class RedisEventBus:
         socket_timeout: float = 0.5,
         min_backoff: float = 0.05,
         max_backoff: float = 2.0,
+        breaker: DependencyBreaker | None = None,
     ) -> None:
+        self._breaker = breaker or DependencyBreaker(name="redis")
         self._channel = channel
         self._socket_timeout = socket_timeout
         self._min_backoff = min_backoff
@@ -131,10 +140,12 @@ class RedisEventBus:
 
     async def publish(self, event: Event) -> None:
         try:
-            await self._client.publish(self._channel, event.to_json())
+            await self._breaker.call(self._client.publish, self._channel, event.to_json())
+        except BreakerOpenError as exc:
+            raise self._unavailable() from exc  # no warning per publish: the breaker logged its opening
         except _REDIS_FAILURES as exc:
             logger.warning("event publish failed (%s: %s)", type(exc).__name__, exc)
-            raise EventBusUnavailableError from exc
+            raise self._unavailable() from exc
 
     def subscribe(self, *, types: Collection[str] | None = None, queue_size: int = DEFAULT_QUEUE_SIZE) -> Subscription:
         return self._fanout.subscribe(types=types, queue_size=queue_size)
@@ -152,11 +163,14 @@ class RedisEventBus:
 
     async def ping(self) -> None:
         try:
-            await self._client.ping()
-        except _REDIS_FAILURES as exc:
-            raise EventBusUnavailableError from exc
+            await self._breaker.call(self._client.ping)
+        except (*_REDIS_FAILURES, BreakerOpenError) as exc:
+            raise self._unavailable() from exc
         if not self._listening:
-            raise EventBusUnavailableError
+            raise EventBusUnavailableError  # Redis answers; this worker's listener is not subscribed (yet)
+
+    def _unavailable(self) -> EventBusUnavailableError:
+        return EventBusUnavailableError(retry_after_seconds=self._breaker.retry_after_seconds)
 
     async def close(self) -> None:
         if self._listener is not None:
@@ -225,8 +239,8 @@ class RedisEventBus:
         self._fanout.deliver(event)
 
 
-def create_event_bus(*, redis_url: str | None) -> EventBus:
+def create_event_bus(*, redis_url: str | None, breaker: DependencyBreaker | None = None) -> EventBus:
     """The bus the settings ask for: Redis when a URL is given (every worker shares events), else in-process."""
     if redis_url:
-        return RedisEventBus(redis_url=redis_url)
+        return RedisEventBus(redis_url=redis_url, breaker=breaker)
     return MemoryEventBus()
