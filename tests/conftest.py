@@ -7,6 +7,7 @@ import os
 import socket
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -113,7 +114,8 @@ def postgres_url() -> str:
     return POSTGRES_URL
 
 
-async def _admin(postgres_url: str, statement: str) -> None:
+async def admin_sql(postgres_url: str, statement: str) -> None:
+    """Run one statement on the server's admin database (CREATE/DROP DATABASE cannot run in a transaction)."""
     url = make_url(postgres_url)
     connection = await asyncpg.connect(host=url.host, port=url.port, user=url.username, database=url.database)
     try:
@@ -122,18 +124,24 @@ async def _admin(postgres_url: str, statement: str) -> None:
         await connection.close()
 
 
+@contextmanager
+def fresh_database(postgres_url: str, prefix: str = "charter_test") -> Iterator[str]:
+    """A new, empty PostgreSQL database on the server, dropped (connections and all) afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:16]}"
+    asyncio.run(admin_sql(postgres_url, f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        asyncio.run(admin_sql(postgres_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'charter.db'}"
         return
-    postgres_url: str = request.getfixturevalue("postgres_url")
-    name = f"charter_test_{uuid.uuid4().hex[:16]}"
-    asyncio.run(_admin(postgres_url, f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        asyncio.run(_admin(postgres_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with fresh_database(request.getfixturevalue("postgres_url")) as url:
+        yield url
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -142,10 +150,5 @@ def module_database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'charter.db'}"
         return
-    postgres_url: str = request.getfixturevalue("postgres_url")
-    name = f"charter_test_{uuid.uuid4().hex[:16]}"
-    asyncio.run(_admin(postgres_url, f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        asyncio.run(_admin(postgres_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with fresh_database(request.getfixturevalue("postgres_url")) as url:
+        yield url

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import asyncpg
-from sqlalchemy.engine import make_url
-
 from scripts.fuzz import ROOT, free_port, wait_until_ready
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, admin_sql, fresh_database
+
+__all__ = ["ServerProcess", "admin_sql", "fresh_database", "rss_bytes", "server_process"]
 
 
 @dataclass(frozen=True)
@@ -27,25 +24,6 @@ class ServerProcess:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
-
-
-async def admin_sql(postgres_url: str, statement: str) -> None:
-    url = make_url(postgres_url)
-    connection = await asyncpg.connect(host=url.host, port=url.port, user=url.username, database=url.database)
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
-
-
-@contextmanager
-def fresh_database(postgres_url: str) -> Iterator[str]:
-    name = f"charter_test_{uuid.uuid4().hex[:16]}"
-    asyncio.run(admin_sql(postgres_url, f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        asyncio.run(admin_sql(postgres_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @contextmanager

@@ -15,7 +15,6 @@ Runs on both databases; one app per database for the whole module, accounts sign
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import hmac
@@ -27,7 +26,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import jwt
 import pytest
 import yaml
@@ -35,13 +33,12 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi.testclient import TestClient
 from httpx2 import Response
-from sqlalchemy.engine import make_url
 
 from impl.app import create_app
 from impl.auth.signing_keys import SigningKeys
 from impl.auth.tokens import TokenService
 from impl.platform.settings import PROJECT_ROOT, Settings
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, bearer, sign_in, test_settings
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, bearer, fresh_database, sign_in, test_settings
 
 SPEC: dict[str, Any] = yaml.safe_load((PROJECT_ROOT / "spec" / "openapi.yaml").read_text(encoding="utf-8"))
 METHODS = ("get", "head", "options", "post", "put", "patch", "delete")
@@ -221,28 +218,14 @@ def forged_tokens(stage: Stage, *, subject: str, public_pem: bytes) -> dict[str,
     }
 
 
-async def _pg_admin(postgres_url: str, statement: str) -> None:
-    url = make_url(postgres_url)
-    connection = await asyncpg.connect(host=url.host, port=url.port, user=url.username, database=url.database)
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
-
-
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def matrix_database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``database_url``, once per module: a SQLite file, or a fresh PostgreSQL database dropped afterwards."""
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('matrix') / 'charter.db'}"
         return
-    postgres_url: str = request.getfixturevalue("postgres_url")
-    name = f"charter_matrix_{uuid.uuid4().hex[:16]}"
-    asyncio.run(_pg_admin(postgres_url, f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        asyncio.run(_pg_admin(postgres_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with fresh_database(request.getfixturevalue("postgres_url"), prefix="charter_matrix") as url:
+        yield url
 
 
 @dataclass

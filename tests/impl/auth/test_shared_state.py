@@ -8,7 +8,6 @@ a fresh address (and fresh accounts, in a fresh database) is a fresh key, with n
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import secrets
@@ -22,12 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
-from sqlalchemy.engine import make_url
 
 from scripts.fuzz import ROOT, free_port, wait_until_ready
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, bearer
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, bearer, fresh_database
 
 pytestmark = pytest.mark.slow
 
@@ -65,23 +62,10 @@ def fresh_client() -> str:
     return f"10.{a}.{b}.{c}"
 
 
-async def _admin(postgres_url: str, statement: str) -> None:
-    url = make_url(postgres_url)
-    connection = await asyncpg.connect(host=url.host, port=url.port, user=url.username, database=url.database)
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
-
-
 @pytest.fixture(scope="module")
 def shared_database(postgres_url: str) -> Iterator[str]:
-    name = f"charter_test_{uuid.uuid4().hex[:16]}"
-    asyncio.run(_admin(postgres_url, f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        asyncio.run(_admin(postgres_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with fresh_database(postgres_url) as url:
+        yield url
 
 
 def _start(*, port: int, database_url: str, redis_url: str, data_dir: Path, log: Path) -> subprocess.Popen[bytes]:
