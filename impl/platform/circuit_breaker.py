@@ -6,6 +6,8 @@ opens: for ``recovery_timeout`` seconds every call fails at once with :class:`Br
 turns into its usual "unavailable" answer (a miss, a degraded rate limit, a 503), with ``retry_after_seconds`` as
 Retry-After. Then it is half-open: the next calls try the dependency; a success closes it, an outage opens it again.
 Any answer from the dependency (a success or an error reply) proves it is reachable and closes the breaker.
+:meth:`DependencyBreaker.probe` is for health checks: it asks the dependency even while the breaker is open, and
+its outcome counts, so a readiness probe sees a recovery at once and closes the breaker for everyone.
 """
 
 from __future__ import annotations
@@ -20,24 +22,26 @@ from typing import Final, Literal, ParamSpec, TypeVar
 from circuitbreaker import STATE_CLOSED, STATE_HALF_OPEN, STATE_OPEN  # type: ignore[import-untyped]
 from circuitbreaker import CircuitBreaker as _LibraryBreaker
 from limits.errors import StorageError
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from impl.platform.redis_errors import redis_errors
 
 logger = logging.getLogger("charter.circuit_breaker")
 
 P = ParamSpec("P")
 T = TypeVar("T")
 
-# Constants, not settings (settings.py belongs to the lead): five consecutive outages are not a blip, yet cost a
-# request at most five short socket timeouts (~0.5-1 s each) before everyone fails fast; 2 s is short enough that a
-# Redis restart is noticed almost at once, and long enough that a dead Redis is tried at most every 2 s.
+# The defaults of the app's breakers (the settings REDIS_BREAKER_* and DB_BREAKER_* start from the same values) and
+# of a store built alone: five consecutive outages are not a blip, yet cost a request at most five short socket
+# timeouts (~0.5-1 s each) before everyone fails fast; 2 s is short enough that a restart is noticed almost at
+# once, and long enough that a dead dependency is tried at most every 2 s.
 FAILURE_THRESHOLD: Final = 5
 RECOVERY_TIMEOUT_SECONDS: Final = 2.0
 
 BreakerState = Literal["closed", "open", "half_open"]
 _STATES: Final[dict[str, BreakerState]] = {STATE_CLOSED: "closed", STATE_OPEN: "open", STATE_HALF_OPEN: "half_open"}
-# The value of charter_circuit_breaker_state{dependency}.
-STATE_CODES: Final[dict[BreakerState, int]] = {"closed": 0, "open": 1, "half_open": 2}
+# The value of charter_circuit_breaker_state{dependency}, ordered by severity: with several workers the gauge shows
+# the highest value among the live ones (one open worker reads as open, never as a sum that means something else).
+STATE_CODES: Final[dict[BreakerState, int]] = {"closed": 0, "half_open": 1, "open": 2}
 
 
 class DependencyUnreachableError(Exception):
@@ -54,14 +58,15 @@ class BreakerOpenError(Exception):
 
 # redis-py's ConnectionError and TimeoutError are RedisError subclasses, not the builtins; OSError covers the socket
 # layer (the builtin ConnectionError and TimeoutError included). A ResponseError is an answer, not an outage.
-_OUTAGES: Final = (RedisConnectionError, RedisTimeoutError, OSError, DependencyUnreachableError)
+def _outages() -> tuple[type[Exception], ...]:
+    return (*redis_errors("ConnectionError", "TimeoutError"), OSError, DependencyUnreachableError)
 
 
 def is_outage(error: BaseException) -> bool:
     """Whether ``error`` means the dependency could not be reached (limits may wrap the original in StorageError)."""
     if isinstance(error, StorageError):
-        return isinstance(error.storage_error, _OUTAGES)
-    return isinstance(error, _OUTAGES)
+        return isinstance(error.storage_error, _outages())
+    return isinstance(error, _outages())
 
 
 class _Breaker(_LibraryBreaker):  # type: ignore[misc]  # the base is untyped (Any)
@@ -86,6 +91,7 @@ class DependencyBreaker:
         name: str,
         failure_threshold: int = FAILURE_THRESHOLD,
         recovery_timeout_seconds: float = RECOVERY_TIMEOUT_SECONDS,
+        is_failure: Callable[[BaseException], bool] = is_outage,
     ) -> None:
         if failure_threshold < 1 or not (recovery_timeout_seconds > 0 and math.isfinite(recovery_timeout_seconds)):
             raise ValueError("a breaker needs failure_threshold >= 1 and a positive, finite recovery timeout")
@@ -96,7 +102,7 @@ class DependencyBreaker:
         self._breaker = _Breaker(
             failure_threshold=failure_threshold,
             recovery_timeout=recovery_timeout_seconds,
-            expected_exception=lambda _type, error: is_outage(error),
+            expected_exception=lambda _type, error: is_failure(error),
             name=name,
         )
 
@@ -121,6 +127,19 @@ class DependencyBreaker:
             raise
         if before == "half_open":
             logger.info("%s circuit breaker closed: the dependency answers again", self.name)
+        return result
+
+    async def probe(self, operation: Callable[P, Awaitable[T]], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Await ``operation`` whatever the state (for health checks, which must see the dependency itself).
+
+        Its outcome counts like a call's: an outage adds to the count (and re-opens an open breaker for a full
+        recovery timeout), an answer closes the breaker, so the service recovers as soon as a probe sees it back.
+        """
+        before = self.state
+        with self._breaker:
+            result: T = await operation(*args, **kwargs)
+        if before != "closed":
+            logger.info("%s circuit breaker closed: a health check reached the dependency", self.name)
         return result
 
     @property

@@ -27,6 +27,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess, values
 
@@ -38,6 +39,8 @@ MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 # How often each worker writes its sampled levels when workers share a directory (a scrape reads the files).
 SAMPLE_INTERVAL_SECONDS = 5.0
+# How a gauge combines the workers' values in multiprocess mode (only the live processes' count).
+GaugeMode = Literal["livesum", "livemax"]
 
 
 def multiprocess_dir_from_env() -> Path | None:
@@ -120,9 +123,12 @@ class Metrics:
             registry=self._home,
         )
 
-    def _gauge(self, name: str, documentation: str, labels: tuple[str, ...] = ()) -> Gauge:
-        # "livesum": across workers, the sum over the processes still running.
-        return Gauge(name, documentation, labels, namespace=NAMESPACE, registry=self._home, multiprocess_mode="livesum")
+    def _gauge(
+        self, name: str, documentation: str, labels: tuple[str, ...] = (), *, mode: GaugeMode = "livesum"
+    ) -> Gauge:
+        # Across workers, over the processes still running: "livesum" adds levels up (connections, streams);
+        # "livemax" shows the highest (a state, where a sum would mean another state).
+        return Gauge(name, documentation, labels, namespace=NAMESPACE, registry=self._home, multiprocess_mode=mode)
 
     # -- hooks for the places where counted things happen ---------------------------------------------------------
 
@@ -142,9 +148,17 @@ class Metrics:
         gauge = self._gauge(name, documentation)
         self._samples.append(_Sample(read=read, write=lambda value: gauge.set(_number(value))))
 
-    def levels(self, name: str, documentation: str, label: str, read: Callable[[], Mapping[str, float]]) -> None:
+    def levels(
+        self,
+        name: str,
+        documentation: str,
+        label: str,
+        read: Callable[[], Mapping[str, float]],
+        *,
+        multiprocess_mode: GaugeMode = "livesum",
+    ) -> None:
         """A gauge with one label, whose values per label value ``read`` returns at scrape time."""
-        gauge = self._gauge(name, documentation, (label,))
+        gauge = self._gauge(name, documentation, (label,), mode=multiprocess_mode)
 
         def write(value: float | Mapping[str, float]) -> None:
             for label_value, number in _mapping(value).items():

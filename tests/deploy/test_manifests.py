@@ -183,11 +183,22 @@ def test_kubernetes_runs_the_image_user_on_a_read_only_root_with_writable_data_a
     assert (pod["securityContext"]["runAsUser"], pod["securityContext"]["runAsGroup"]) == image_user()
     assert pod["securityContext"]["runAsNonRoot"] is True
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
-    writable = (config["DATA_DIR"], "/tmp", dockerfile_environment()["PROMETHEUS_MULTIPROC_DIR"])  # noqa: S108
-    for path in writable:
+    scratch = ("/tmp", dockerfile_environment()["PROMETHEUS_MULTIPROC_DIR"])  # noqa: S108
+    for path in scratch:
         assert "emptyDir" in volumes[mounts[path]["name"]], path
     assert mounts[config["JWT_KEYS_DIR"]]["readOnly"] is True
     assert config["DATA_DIR"] == dockerfile_environment()["DATA_DIR"]
+
+
+def test_kubernetes_pods_share_one_read_write_many_data_directory() -> None:
+    # Uploaded files live in DATA_DIR: with several replicas, each must see the files the others stored.
+    volumes = {volume["name"]: volume for volume in kubernetes("Deployment")["spec"]["template"]["spec"]["volumes"]}
+    mounts = {mount["mountPath"]: mount for mount in app_container()["volumeMounts"]}
+    claim = kubernetes("PersistentVolumeClaim")
+
+    data = volumes[mounts[kubernetes("ConfigMap")["data"]["DATA_DIR"]]["name"]]
+    assert data["persistentVolumeClaim"]["claimName"] == claim["metadata"]["name"]
+    assert claim["spec"]["accessModes"] == ["ReadWriteMany"]
 
 
 def test_the_autoscaler_and_the_disruption_budget_target_the_deployment() -> None:
@@ -242,6 +253,30 @@ def test_aws_stops_a_task_only_after_draining_and_the_grace_period() -> None:
     assert {image["DATA_DIR"], "/tmp", image["PROMETHEUS_MULTIPROC_DIR"]} <= mounted  # noqa: S108
 
 
+def test_aws_tasks_share_one_encrypted_efs_data_directory_as_the_image_user_in_zones_with_a_mount_target() -> None:
+    container = ecs_container()
+    environment = {variable["Name"]: variable["Value"] for variable in container["Environment"]}
+    template = CloudFormationLoader((DEPLOY / "aws" / "charter.yaml").read_text(encoding="utf-8")).get_single_data()
+    resources = template["Resources"]
+    (data_mount,) = [m for m in container["MountPoints"] if m["ContainerPath"] == environment["DATA_DIR"]]
+    volumes = {volume["Name"]: volume for volume in resources["TaskDefinition"]["Properties"]["Volumes"]}
+
+    efs = volumes[data_mount["SourceVolume"]]["EFSVolumeConfiguration"]
+    assert efs["FilesystemId"] == {"Ref": "FileSystem"}
+    assert efs["TransitEncryption"] == "ENABLED"
+    access_point = resources[efs["AuthorizationConfig"]["AccessPointId"]["Ref"]]["Properties"]
+    user = access_point["PosixUser"]
+    assert (int(user["Uid"]), int(user["Gid"])) == image_user()
+    assert resources["FileSystem"]["Properties"]["Encrypted"] is True
+    mount_target_subnets = [
+        resource["Properties"]["SubnetId"]
+        for resource in resources.values()
+        if resource["Type"] == "AWS::EFS::MountTarget"
+    ]
+    service_subnets = resources["Service"]["Properties"]["NetworkConfiguration"]["AwsvpcConfiguration"]["Subnets"]
+    assert service_subnets == mount_target_subnets
+
+
 # --- compose ------------------------------------------------------------------------------------------------
 
 
@@ -264,3 +299,11 @@ def test_compose_uses_postgres_16_and_redis_7() -> None:
 
     assert services["postgres"]["image"].startswith("postgres:16")
     assert services["redis"]["image"].startswith("redis:7")
+
+
+def test_compose_redis_keeps_the_token_blacklist_across_restarts() -> None:
+    # Without persistence a restarted Redis forgets every logout: the tokens would be accepted again.
+    redis = load("compose.yaml")["services"]["redis"]
+
+    assert "--appendonly yes" in " ".join(redis["command"])
+    assert any(volume.endswith(":/data") for volume in redis["volumes"])

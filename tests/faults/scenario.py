@@ -120,6 +120,19 @@ def fault_under_load(
     return run
 
 
+def assert_recovered(run: FaultRun, *, dependency: str) -> None:
+    """The verdict every fault test shares: ready again and every operation working within the bound of the
+    dependency's return, the load's reads and writes served after that, and not one of them failing."""
+    returned = f"{RECOVERY_BOUND_SECONDS} s after {dependency} came back"
+    assert run.ready_again_at is not None, f"/readyz not 200 within {returned}"
+    assert run.recovered_at is not None, f"operations still failing {returned}"
+    after = run.load.between(run.recovered_at)
+    served = {o.operation for o in after}
+    assert served >= {"read_user", "create_user"}, f"the load made no read or no create after recovery: {served}"
+    failed = run.failed_after_recovery()
+    assert failed == [], describe(failed, since=run.restarted_at)
+
+
 def describe(outcomes: list[Outcome], *, since: float) -> str:
     """A readable list for assertion messages (times relative to ``since``), at most 20 lines."""
     lines = [f"+{o.started - since:.2f}s {o.operation}: {o.status or o.error} {o.content_type}" for o in outcomes]

@@ -1,4 +1,5 @@
-"""The async engine: a WAL-mode SQLite file by default, PostgreSQL (asyncpg) with a sized pool in production."""
+"""The async engine: a WAL-mode SQLite file by default, PostgreSQL (asyncpg) with a sized pool in production, whose
+connections open through a circuit breaker with a connect timeout and a statement timeout (see connect.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from impl.platform.circuit_breaker import DependencyBreaker
+from impl.platform.db.connect import connect_arguments, guarded_creator, is_database_outage
 from impl.platform.settings import Settings
 
 WRITE_OPTION = "charter_write"
@@ -43,7 +46,25 @@ def _sqlite_pragmas(dbapi_connection: Any) -> None:
     cursor.close()
 
 
-def create_engine(settings: Settings) -> AsyncEngine:
+def database_breaker(settings: Settings) -> DependencyBreaker | None:
+    """The database's circuit breaker (PostgreSQL only: a SQLite file is no remote dependency), for the engine and
+    the state metric."""
+    if make_url(settings.effective_database_url()).get_backend_name() == "sqlite":
+        return None
+    return _breaker(settings)
+
+
+def _breaker(settings: Settings) -> DependencyBreaker:
+    return DependencyBreaker(
+        name="database",
+        failure_threshold=settings.db_breaker_failure_threshold,
+        recovery_timeout_seconds=settings.db_breaker_recovery_seconds,
+        is_failure=is_database_outage,
+    )
+
+
+def create_engine(settings: Settings, *, breaker: DependencyBreaker | None = None) -> AsyncEngine:
+    """The engine; for PostgreSQL its connections open through ``breaker`` (a new one from the settings if None)."""
     url = make_url(settings.effective_database_url())
     if url.get_backend_name() == "sqlite":
         if url.database:
@@ -52,8 +73,15 @@ def create_engine(settings: Settings) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _sqlite_connect)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
+    arguments = connect_arguments(
+        url,
+        connect_timeout_seconds=settings.db_connect_timeout_seconds,
+        statement_timeout_seconds=settings.db_statement_timeout_seconds,
+    )
     return create_async_engine(
         url,
+        # The URL's parameters are in ``arguments`` (an async_creator replaces the dialect's own connect call).
+        async_creator=guarded_creator(breaker=breaker or _breaker(settings), arguments=arguments),
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout_seconds,

@@ -28,6 +28,7 @@ from impl.platform.circuit_breaker import (
 )
 from impl.platform.events import Event, EventBusUnavailableError, RedisEventBus
 from impl.platform.rate_limit import RateLimiter, RateLimitPolicy, RateLimitUnavailableError
+from impl.platform.settings import Settings
 from tests.conftest import bearer, sign_in, test_settings
 from tests.impl.platform.metrics_scrape import sample
 from tests.live_server import free_port
@@ -69,7 +70,7 @@ def test_it_opens_after_the_threshold_of_consecutive_outages_and_then_fails_fast
         with pytest.raises(RedisConnectionError):
             await breaker.call(_outage)
         assert _state_of(breaker) == "open"
-        assert breaker.state_code == 1
+        assert breaker.state_code == 2
 
         called = False
 
@@ -143,7 +144,7 @@ def test_after_the_recovery_timeout_it_half_opens_one_success_closes_it_one_outa
         assert _state_of(breaker) == "open"
         await asyncio.sleep(0.25)
         assert _state_of(breaker) == "half_open"
-        assert breaker.state_code == 2
+        assert breaker.state_code == 1
         with pytest.raises(RedisConnectionError):  # the trial call fails: open again, for a full timeout
             await breaker.call(_outage)
         assert _state_of(breaker) == "open"
@@ -156,13 +157,34 @@ def test_after_the_recovery_timeout_it_half_opens_one_success_closes_it_one_outa
     asyncio.run(scenario())
 
 
-def test_the_constants_open_within_a_few_timeouts_and_retry_soon() -> None:
+def test_the_defaults_open_within_a_few_timeouts_retry_soon_and_are_the_settings_defaults() -> None:
     assert FAILURE_THRESHOLD == 5
     assert RECOVERY_TIMEOUT_SECONDS == 2.0
+    fields = Settings.model_fields
+    for dependency in ("redis", "db"):
+        assert fields[f"{dependency}_breaker_failure_threshold"].default == FAILURE_THRESHOLD
+        assert fields[f"{dependency}_breaker_recovery_seconds"].default == RECOVERY_TIMEOUT_SECONDS
     with pytest.raises(ValueError, match="failure_threshold"):
         DependencyBreaker(name="redis", failure_threshold=0)
     with pytest.raises(ValueError, match="recovery timeout"):
         DependencyBreaker(name="redis", recovery_timeout_seconds=0)
+
+
+def test_the_apps_redis_breaker_takes_its_threshold_and_recovery_time_from_the_settings(tmp_path: Path) -> None:
+    settings = test_settings(
+        tmp_path / "data",
+        redis_url=f"redis://127.0.0.1:{free_port()}/0",  # nothing listens: refused
+        redis_breaker_failure_threshold=1,
+        redis_breaker_recovery_seconds=60,
+    )
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        token = sign_in(client)
+        me = client.get("/api/v1/auth/me", headers=bearer(token))  # the blacklist check: one outage, then open
+        assert me.status_code == 503
+        assert _state(client) == 2
+        again = client.get("/api/v1/auth/me", headers=bearer(token))
+        assert again.status_code == 503
+        assert 55 <= int(again.headers["Retry-After"]) <= 60
 
 
 # ---- one breaker shared by the four Redis stores ---------------------------------------------------------------
@@ -265,7 +287,7 @@ def test_with_redis_hung_the_app_fails_fast_once_the_breaker_opens_and_recovers_
                     assert status == 503
                     assert "retry-after" in headers
                     assert SOCKET_TIMEOUT_SECONDS * 0.9 <= elapsed < 3
-                assert _state(client) == 1
+                assert _state(client) == 2
 
                 # Open: the same answers, at once, with Retry-After = the rest of the open time.
                 elapsed, status, headers = _timed_get(client, "/api/v1/auth/me", headers=bearer(token))
@@ -291,7 +313,7 @@ def test_with_redis_hung_the_app_fails_fast_once_the_breaker_opens_and_recovers_
             # Redis is back; after the recovery timeout the breaker half-opens and the next call closes it.
             server.restart()
             deadline = time.monotonic() + RECOVERY_TIMEOUT_SECONDS + 1
-            while _state(client) != 2:
+            while _state(client) != 1:
                 assert time.monotonic() < deadline, "the breaker did not half-open"
                 time.sleep(0.1)
             assert client.get("/api/v1/auth/me", headers=bearer(token)).status_code == 200

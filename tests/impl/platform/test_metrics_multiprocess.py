@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx2 as httpx
@@ -9,23 +10,61 @@ import pytest
 
 from impl.platform.metrics import MULTIPROCESS_ENV, Metrics
 from tests.impl.platform.metrics_scrape import sample
-from tests.server_processes import server_process
+from tests.server_processes import ServerProcess, server_process
+from tests.throwaway_redis import ThrowawayRedis, throwaway_redis
+
+
+@pytest.fixture(scope="module")
+def workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProcess, ServerProcess, ThrowawayRedis]]:
+    """Two server processes sharing one metrics directory and a Redis of their own (started once: slow to start)."""
+    root = tmp_path_factory.mktemp("multiprocess")
+    shared = root / "prometheus"
+    shared.mkdir()
+    environment = {
+        MULTIPROCESS_ENV: str(shared),
+        "REDIS_BREAKER_FAILURE_THRESHOLD": "1",  # one outage opens a worker's breaker...
+        "REDIS_BREAKER_RECOVERY_SECONDS": "300",  # ...for the rest of the module
+    }
+    with (
+        throwaway_redis() as redis,
+        server_process(data_dir=root / "a", REDIS_URL=redis.url, **environment) as first,
+        server_process(data_dir=root / "b", REDIS_URL=redis.url, **environment) as second,
+    ):
+        yield first, second, redis
 
 
 @pytest.mark.slow
-def test_a_scrape_of_one_process_counts_the_requests_of_both(tmp_path: Path) -> None:
-    shared = tmp_path / "prometheus"
-    shared.mkdir()
-    with (
-        server_process(data_dir=tmp_path / "a", **{MULTIPROCESS_ENV: str(shared)}) as first,
-        server_process(data_dir=tmp_path / "b", **{MULTIPROCESS_ENV: str(shared)}) as second,
-    ):
-        for server, times in ((first, 3), (second, 2)):
-            for _ in range(times):
-                assert httpx.get(f"{server.url}/health", timeout=10).status_code == 200
+def test_a_scrape_of_one_process_counts_the_requests_of_both(
+    workers: tuple[ServerProcess, ServerProcess, ThrowawayRedis],
+) -> None:
+    first, second, _ = workers
+    for server, times in ((first, 3), (second, 2)):
+        for _ in range(times):
+            assert httpx.get(f"{server.url}/health", timeout=10).status_code == 200
 
-        text = httpx.get(f"{first.url}/metrics", timeout=10).text
+    text = httpx.get(f"{first.url}/metrics", timeout=10).text
     assert sample(text, "charter_http_requests_total", method="GET", route="/health", status="200") == 5
+
+
+def _breaker_state(server: ServerProcess) -> float | None:
+    text = httpx.get(f"{server.url}/metrics", timeout=10).text
+    return sample(text, "charter_circuit_breaker_state", dependency="redis")
+
+
+@pytest.mark.slow
+def test_the_breaker_state_is_the_highest_among_live_workers_never_a_sum(
+    workers: tuple[ServerProcess, ServerProcess, ThrowawayRedis],
+) -> None:
+    first, second, redis = workers
+    assert _breaker_state(first) == 0
+    redis.kill()
+    # The first worker's readiness checks meet the dead Redis: its breaker opens (2); the second's is still closed.
+    assert httpx.get(f"{first.url}/readyz", timeout=10).status_code == 503
+    assert _breaker_state(first) == 2
+    # Now both are open: still 2 ("open"), where a sum would read 4 (and, before, 2 meant "half-open").
+    assert httpx.get(f"{second.url}/readyz", timeout=10).status_code == 503
+    assert _breaker_state(second) == 2
+    assert _breaker_state(first) == 2
 
 
 def test_a_directory_set_after_prometheus_client_was_imported_is_refused(tmp_path: Path) -> None:
