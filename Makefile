@@ -16,7 +16,9 @@ PYTEST_ARGS ?=
 help: ## List the make targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 	@echo
-	@echo "  Variables: HOST, PORT, WORKERS, DATA_DIR, APP_ENV (see README's settings table), PYTEST_ARGS."
+	@echo "  Variables: HOST, PORT, WORKERS, DATA_DIR, APP_ENV (see README's settings table), PYTEST_ARGS, MOCK_PORT."
+	@echo "  make load: USERS, SPAWN_RATE, RUN_TIME; HOST=http://... (or LOAD_HOST) targets a running service instead of"
+	@echo "  starting one, acting as the admin in CHARTER_LOAD_ADMIN_EMAIL / CHARTER_LOAD_ADMIN_PASSWORD."
 
 # --- set-up ------------------------------------------------------------------------------------------------
 $(SYNCED): pyproject.toml uv.lock
@@ -36,6 +38,14 @@ install: $(SYNCED) $(NODE_SYNCED) ## Install the Python (uv.lock) and Node (pack
 run: $(SYNCED) ## Serve the API on SQLite at http://$${HOST:-127.0.0.1}:$${PORT:-8000} (docs at /docs)
 	$(if $(HOST),HOST=$(HOST)) $(if $(PORT),PORT=$(PORT)) $(if $(WORKERS),WORKERS=$(WORKERS)) $(BIN)/python -m impl
 
+.PHONY: mock-api
+mock-api: $(SYNCED) ## Serve the real API as a stateful mock (APP_ENV=mock): scratch data, demo accounts, no external services
+	APP_ENV=mock $(if $(HOST),HOST=$(HOST)) $(if $(PORT),PORT=$(PORT)) $(BIN)/python -m impl
+
+.PHONY: mock
+mock: $(SYNCED) $(NODE_SYNCED) ## Serve the spec's examples with Prism on http://127.0.0.1:$${MOCK_PORT:-4010} (invalid requests get problem+json)
+	$(BIN)/python -m scripts.mock --port "$${MOCK_PORT:-4010}"
+
 .PHONY: create-admin
 create-admin: $(SYNCED) ## Create the first admin by hand (EMAIL=...; password from ADMIN_PASSWORD or a prompt)
 	@test -n "$(EMAIL)" || { echo 'usage: make create-admin EMAIL=admin@example.com'; exit 2; }
@@ -47,14 +57,26 @@ jwt-keys: $(SYNCED) ## Write a new RS256 signing key to $${JWT_KEYS_DIR:-var/jwt
 
 # --- contract pipeline -------------------------------------------------------------------------------------
 .PHONY: generate
-generate: $(SYNCED) ## Regenerate generated/ from spec/openapi.yaml and the README's settings table
+generate: $(SYNCED) $(NODE_SYNCED) ## Regenerate generated/ (incl. TypeScript types and client) from spec/openapi.yaml, and the README's settings table
 	$(BIN)/python -m scripts.generate
 	$(BIN)/python -m scripts.settings_doc
 
 .PHONY: check-generated
-check-generated: $(SYNCED) ## Fail with a diff when generated/ or the README settings table differ from their sources
+check-generated: $(SYNCED) $(NODE_SYNCED) ## Fail with a diff when generated/ or the README settings table differ from their sources
 	$(BIN)/python -m scripts.generate --check
 	$(BIN)/python -m scripts.settings_doc --check
+
+.PHONY: check-breaking
+check-breaking: $(SYNCED) ## Fail on breaking changes against spec/released/ without a major info.version bump, or a stale spec/CHANGELOG.md
+	$(BIN)/python -m scripts.check_breaking
+
+.PHONY: changelog
+changelog: $(SYNCED) ## Rewrite the Unreleased section of spec/CHANGELOG.md from the diff against the last released spec
+	$(BIN)/python -m scripts.check_breaking --changelog
+
+.PHONY: release
+release: $(SYNCED) ## Release the spec as spec/released/openapi-<info.version>.yaml and date its changelog section
+	$(BIN)/python -m scripts.check_breaking --release
 
 .PHONY: migration
 migration: $(SYNCED) ## Write a new Alembic migration from the models (MSG="what changed"), on a scratch SQLite file
@@ -93,12 +115,57 @@ test: $(SYNCED) ## Run the test suite (includes in-process contract fuzzing and 
 fuzz: $(SYNCED) ## Fuzz the real service (uvicorn on a free loopback port) with Schemathesis; reports in reports/fuzz/
 	$(BIN)/python -m scripts.fuzz
 
+# `make load HOST=http://...` targets another service. HOST is also the address `make run` binds to, so here only
+# a URL (with ://) counts as a target; LOAD_HOST=... says the same without the ambiguity.
+LOAD_TARGET = $(or $(LOAD_HOST),$(if $(findstring ://,$(HOST)),$(HOST)))
+USERS ?= 50
+SPAWN_RATE ?= 2
+RUN_TIME ?= 60s
+
+.PHONY: load
+load: $(SYNCED) ## Locust journeys judged by the spec's x-slo (USERS=50 SPAWN_RATE=2 RUN_TIME=60s; HOST=http://... targets another service); reports/load/
+	$(BIN)/python -m scripts.load_run --users $(USERS) --spawn-rate $(SPAWN_RATE) --run-time $(RUN_TIME) $(if $(LOAD_TARGET),--host "$(LOAD_TARGET)")
+
+.PHONY: load-smoke
+load-smoke: $(SYNCED) ## The load test in ~20 s (one user per journey at least) with the same SLO verdict, so the scenarios never rot
+	$(BIN)/python -m scripts.load_run --users 8 --spawn-rate 2 --run-time 20s --name load-smoke $(if $(LOAD_TARGET),--host "$(LOAD_TARGET)")
+
+.PHONY: test-ts
+test-ts: $(SYNCED) $(NODE_SYNCED) ## Type-check the TypeScript client and tests (tsc --strict), run them against the service and Prism
+	$(BIN)/python -m scripts.typescript_suite
+
+.PHONY: bench-tools
+bench-tools: ## Install the benchmarks' Debian tools when missing: wrk, and taskset (util-linux); sudo when not root
+	@for pair in wrk:wrk taskset:util-linux; do \
+	  tool=$${pair%%:*}; package=$${pair##*:}; \
+	  command -v $$tool >/dev/null 2>&1 && continue; \
+	  command -v apt-get >/dev/null 2>&1 || { echo "$$tool is missing and there is no apt-get: install $$package by hand" >&2; exit 1; }; \
+	  if [ "$$(id -u)" = 0 ]; then sudo=; elif command -v sudo >/dev/null 2>&1; then sudo=sudo; \
+	  else echo "$$tool is missing: as root, run apt-get install -y $$package" >&2; exit 1; fi; \
+	  echo "installing $$package (for $$tool)"; \
+	  $$sudo apt-get install -y --no-install-recommends $$package \
+	    || { $$sudo apt-get update && $$sudo apt-get install -y --no-install-recommends $$package; } \
+	    || { echo "could not install $$package (needed for $$tool)" >&2; exit 1; }; \
+	done
+
 .PHONY: bench-serialisation
-bench-serialisation: $(SYNCED) ## Measure FastAPI's JSON paths side by side (needs wrk and taskset; ~1 min, loopback)
+bench-serialisation: $(SYNCED) bench-tools ## Measure FastAPI's JSON paths side by side (wrk and taskset; ~1 min, loopback)
 	$(BIN)/python -m load.bench_serialisation
 
+.PHONY: bench
+bench: $(SYNCED) bench-tools ## Benchmark the service as ratios to a bare FastAPI app and a raw ASGI app, with RSS and targets (~6 min); JSON in reports/bench/
+	$(BIN)/python -m load.bench $(BENCH_ARGS)
+
+.PHONY: bench-soak
+bench-soak: $(SYNCED) bench-tools ## The service's RSS under 5 minutes of steady reads (SOAK_SECONDS=300), sampled every 5 s; JSON in reports/bench/
+	$(BIN)/python -m load.bench --soak $(or $(SOAK_SECONDS),300)
+
+.PHONY: bench-smoke
+bench-smoke: $(SYNCED) bench-tools ## The benchmark in seconds (1 round of 2 s runs, every app): fails on crashes and errors, not on targets
+	$(BIN)/python -m load.bench --smoke
+
 .PHONY: ci
-ci: ## Everything CI runs (.ci/run): test, drift, spec lint, lint, types, architecture, deploy lint, fuzz
+ci: ## Everything CI runs (.ci/run): test, drift, breaking changes, spec lint, lint, types, architecture, deploy lint, fuzz, load and bench smoke, test-ts
 	bash .ci/run
 
 .PHONY: clean

@@ -9,7 +9,6 @@ from contextlib import asynccontextmanager
 from typing import Any, cast
 
 from fastapi import Depends, FastAPI
-from sqlalchemy import text
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
@@ -23,6 +22,7 @@ from generated.api import (
     build_observability_router,
     build_users_router,
 )
+from generated.api.deprecations import DEPRECATIONS
 from impl.auth.guard import AccessGuard
 from impl.auth.password_policy import PasswordPolicy
 from impl.auth.passwords import PasswordHasher
@@ -46,7 +46,8 @@ from impl.platform.circuit_breaker import DependencyBreaker
 from impl.platform.cors import cors_options
 from impl.platform.counted_cache import CountedCache
 from impl.platform.data_dir import data_dir_check, ensure_data_dir
-from impl.platform.db.engine import create_engine, create_sessions
+from impl.platform.db.connect import database_check
+from impl.platform.db.engine import create_engine, create_sessions, database_breaker
 from impl.platform.db.errors import install_database_error_handlers
 from impl.platform.db.migrations import apply_or_check
 from impl.platform.db.pool_stats import pool_connections
@@ -56,11 +57,13 @@ from impl.platform.metrics import Metrics, multiprocess_dir_from_env
 from impl.platform.metrics_endpoint import MetricsEndpoint, metrics_access
 from impl.platform.middleware.access_log import AccessLogMiddleware
 from impl.platform.middleware.body_limit import BodyLimitMiddleware
+from impl.platform.middleware.deprecation import DeprecationHeadersMiddleware
 from impl.platform.middleware.metrics import MetricsMiddleware
 from impl.platform.middleware.rate_limit_headers import RateLimitHeadersMiddleware
 from impl.platform.middleware.request_id import RequestIdMiddleware
 from impl.platform.middleware.request_timeout import RequestTimeoutMiddleware
 from impl.platform.middleware.security_headers import SecurityHeadersMiddleware
+from impl.platform.mock_mode import announce_mock_mode, remove_mock_data
 from impl.platform.openapi_document import (
     DOCS_ASSETS,
     DOCUMENTATION_PATHS,
@@ -81,6 +84,7 @@ from impl.streams.replay import ReplayBuffer
 from impl.streams.service import EventsService
 from impl.streams.stream import StreamTiming
 from impl.users.accounts import UserAccounts
+from impl.users.demo_accounts import seed_demo_accounts
 from impl.users.service import UsersService
 
 logger = logging.getLogger("charter.app")
@@ -134,25 +138,28 @@ def create_app(settings: Settings) -> FastAPI:
     document = OpenApiDocument.load(settings.spec_path)
     # This app's own registry (never prometheus-client's global one); shared files when workers are several.
     metrics = Metrics(multiprocess_dir=multiprocess_dir_from_env())
-    # Engines connect lazily: building one here does no I/O; the lifespan migrates and disposes of it.
-    engine = create_engine(settings)
+    # Engines connect lazily: building one here does no I/O; the lifespan migrates and disposes of it. PostgreSQL
+    # connections open through the database's breaker (None for SQLite).
+    db_breaker = database_breaker(settings)
+    engine = create_engine(settings, breaker=db_breaker)
     # None (nothing installed, no per-request cost) unless TRACING_ENABLED; otherwise this engine's SQL is traced.
     tracing = setup_tracing(settings=settings, engine=engine, service_version=document.version)
     sessions = create_sessions(engine)
     redis_url = settings.redis_url.get_secret_value() if settings.redis_url is not None else None
     # One breaker for Redis, shared by the four stores on it: after a few outages all of them fail fast together.
-    redis_breaker = DependencyBreaker(name="redis")
+    redis_breaker = DependencyBreaker(
+        name="redis",
+        failure_threshold=settings.redis_breaker_failure_threshold,
+        recovery_timeout_seconds=settings.redis_breaker_recovery_seconds,
+    )
     cache = CountedCache(
         create_cache(redis_url=redis_url, breaker=redis_breaker), on_lookup=lambda hit: metrics.cache_lookup(hit=hit)
     )
     readiness = ReadinessProbe(timeout_seconds=settings.readiness_timeout_seconds)
     readiness.register("data_dir", data_dir_check(settings.data_dir))
-
-    async def database_check() -> None:
-        async with engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
-
-    readiness.register("database", database_check)
+    # A real round trip, past the breaker when it is open: readiness sees the database itself, and its success
+    # closes the breaker.
+    readiness.register("database", database_check(engine))
 
     keys = (
         SigningKeys.symmetric(secret=settings.secret_key.get_secret_value())
@@ -179,14 +186,17 @@ def create_app(settings: Settings) -> FastAPI:
     )
     # One bus per process; with Redis its listener fans every worker's events out to this worker's subscribers.
     events = create_event_bus(redis_url=redis_url, breaker=redis_breaker)
-    if redis_url is not None:
-        # Read at scrape time: 0 closed, 1 open, 2 half-open.
+    breakers = [breaker for breaker in (db_breaker, redis_breaker if redis_url else None) if breaker is not None]
+    if breakers:
+        # Read at scrape time. By severity, so that with several workers the highest live value is the one shown.
         metrics.levels(
             "circuit_breaker_state",
-            "Circuit breaker state per dependency: 0 closed, 1 open, 2 half-open.",
+            "Circuit breaker state per dependency: 0 closed, 1 half-open, 2 open (the highest among live workers).",
             "dependency",
-            lambda: {redis_breaker.name: redis_breaker.state_code},
+            lambda: {breaker.name: breaker.state_code for breaker in breakers},
+            multiprocess_mode="livemax",
         )
+    if redis_url is not None:
         readiness.register("rate_limit_store", limiter.ping)
         readiness.register("token_blacklist", blacklist.ping)
         readiness.register("event_bus", events.ping)
@@ -197,9 +207,11 @@ def create_app(settings: Settings) -> FastAPI:
         time_cost=settings.password_hash_iterations,
         memory_cost=settings.password_hash_memory_kib,
         parallelism=settings.password_hash_parallelism,
+        concurrency=settings.password_hash_concurrency,
     )
+    accounts = UserAccounts(sessions=sessions, invalidate=lambda user_id: users.forget(user_id), events=events)
     auth = AuthService(
-        accounts=UserAccounts(sessions=sessions, invalidate=lambda user_id: users.forget(user_id), events=events),
+        accounts=accounts,
         sessions=AuthSessions(sessions=sessions, ttl_seconds=settings.refresh_token_ttl_seconds),
         tokens=tokens,
         keys=keys,
@@ -252,6 +264,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        announce_mock_mode(settings)
         ensure_data_dir(settings.data_dir)
         await events.start()
         await metrics.start()
@@ -270,6 +283,8 @@ def create_app(settings: Settings) -> FastAPI:
                 # the service from starting: /readyz reports it, and everything recovers when it is back.
                 app.state.admin_created = True
                 logger.warning("the first admin was created, but the cache could not be told (Redis unreachable)")
+        if settings.app_env == "mock":
+            await seed_demo_accounts(accounts=accounts, passwords=auth)
         # SIGTERM ends SSE streams and closes chat sockets (1001) before uvicorn waits for open connections.
         shutdown.start()
         chat_connections.reopen()
@@ -286,6 +301,7 @@ def create_app(settings: Settings) -> FastAPI:
             await blacklist.close()
             await cache.close()
             await engine.dispose()
+            await remove_mock_data(settings)  # a no-op unless APP_ENV=mock
             await metrics.close()
             if tracing is not None:
                 await tracing.shutdown()  # last: exports the spans of everything above
@@ -319,6 +335,10 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(RateLimitHeadersMiddleware)
     # Inside CORS, so a 504 still carries the CORS headers a browser needs to read it.
     app.add_middleware(RequestTimeoutMiddleware, timeout_seconds=settings.request_timeout_seconds)
+    if DEPRECATIONS:
+        # Outside the timeout (its 504 announces too). Only when the spec deprecates an operation: otherwise no
+        # layer at all (see generated/api/deprecations.py).
+        app.add_middleware(DeprecationHeadersMiddleware, deprecations=DEPRECATIONS)
     cors = cors_options(app_env=settings.app_env, allow_origins=settings.cors_allow_origins)
     if cors is not None:
         app.add_middleware(CORSMiddleware, **cors)

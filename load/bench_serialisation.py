@@ -8,76 +8,23 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
-import shutil
 import statistics
-import subprocess  # nosec B404 - starts our own server and wrk, loopback only
 import sys
-from pathlib import Path
 
-from scripts.fuzz import free_port, wait_until_ready
+from load.wrk import pinned_server, run_wrk, uvicorn_argv
+from scripts.fuzz import free_port
 
-ROOT = Path(__file__).resolve().parent.parent
 VARIANTS = ("typed", "untyped", "json_response")
-
-
-def tool(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        raise SystemExit(
-            f"bench_serialisation needs {name} (Debian package: {'util-linux' if name == 'taskset' else name})"
-        )
-    return path
 
 
 def run_once(variant: str, seconds: int) -> float:
     port = free_port()
-    server = subprocess.Popen(  # noqa: S603  # nosec B603
-        [
-            tool("taskset"),
-            "-c",
-            "0",
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            f"load.serialisation_apps:{variant}",
-            "--port",
-            str(port),
-            "--loop",
-            "uvloop",
-            "--http",
-            "httptools",
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ],
-        cwd=ROOT,
-    )
-    try:
-        wait_until_ready(f"http://127.0.0.1:{port}/health", server, 20)
-        out = subprocess.run(  # noqa: S603  # nosec B603
-            [
-                tool("taskset"),
-                "-c",
-                "1",
-                tool("wrk"),
-                "-t1",
-                "-c64",
-                f"-d{seconds}s",
-                f"http://127.0.0.1:{port}/health",
-            ],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-    match = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    if match is None or "Non-2xx" in out or "Socket errors" in out:
-        raise RuntimeError(f"wrk run of {variant} was not clean:\n{out}")
-    return float(match.group(1))
+    argv = uvicorn_argv(f"load.serialisation_apps:{variant}", port=port, python=sys.executable)
+    with pinned_server(argv, ready_url=f"http://127.0.0.1:{port}/health"):
+        result = run_wrk(f"http://127.0.0.1:{port}/health", seconds=seconds, connections=64)
+    if not result.clean:
+        raise RuntimeError(f"wrk run of {variant} was not clean: {result}")
+    return result.requests_per_second
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,7 +1,8 @@
 """Write generated/ from spec/openapi.yaml, or check (``--check``) that generated/ is exactly what the spec produces.
 
 generated/models.py comes from datamodel-code-generator (options in pyproject.toml's [tool.datamodel-codegen]),
-generated/api/ from scripts/generate_api.py. The check regenerates into a temporary folder inside the project (so
+generated/api/ from scripts/generate_api.py, generated/typescript/ (types and typed client for frontends) from
+scripts/generate_typescript.py. The check regenerates into a temporary folder inside the project (so
 the same pyproject.toml drives the formatters) and fails with a unified diff when anything differs.
 """
 
@@ -16,6 +17,7 @@ from pathlib import Path
 
 from scripts.generate_api import HEADER, SpecError, generate
 from scripts.generate_messages import generate_messages
+from scripts.generate_typescript import generate_typescript
 
 ROOT = Path(__file__).resolve().parent.parent
 INIT = HEADER + '"""Code generated from spec/openapi.yaml: Pydantic models and typed route stubs."""\n'
@@ -24,7 +26,7 @@ INIT = HEADER + '"""Code generated from spec/openapi.yaml: Pydantic models and t
 MODEL_BASE_TEMPLATE = Path(__file__).with_name("templates") / "model_base.py"
 
 
-def generate_all(spec: Path, out: Path, package: str = "generated") -> None:
+def generate_all(spec: Path, out: Path, package: str = "generated", *, typescript: bool = False) -> None:
     out.mkdir(parents=True, exist_ok=True)
     # The models' base class (pyproject's `base-class`): JSON Schema integers, see the template's docstring.
     (out / "_model_base.py").write_text(HEADER + MODEL_BASE_TEMPLATE.read_text(encoding="utf-8"), encoding="utf-8")
@@ -38,6 +40,10 @@ def generate_all(spec: Path, out: Path, package: str = "generated") -> None:
     asyncapi = spec.with_name("asyncapi.yaml")
     if asyncapi.is_file():
         generate_messages(asyncapi, out / "messages.py")
+    # The frontend kit: TypeScript types and the typed client (generated/typescript/). Opt-in, so the generator's
+    # own tests on fixture specs, which are about the Python output, do not pay for a node start each.
+    if typescript:
+        generate_typescript(spec, out / "typescript")
 
 
 def tree(root: Path) -> dict[str, str]:
@@ -70,12 +76,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if not args.check:
-            generate_all(args.spec.resolve(), args.out.resolve())
+            generate_all(args.spec.resolve(), args.out.resolve(), typescript=True)
             print(f"generate: {args.out} is up to date with {args.spec}")
             return 0
         with tempfile.TemporaryDirectory(dir=ROOT, prefix=".check-generated-") as scratch:
             fresh = Path(scratch) / "generated"
-            generate_all(args.spec.resolve(), fresh)
+            generate_all(args.spec.resolve(), fresh, typescript=True)
             lines = diff_trees(tree(fresh), tree(args.out.resolve()) if args.out.exists() else {})
     except SpecError as error:
         print(f"generate: {error}", file=sys.stderr)

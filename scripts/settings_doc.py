@@ -31,7 +31,9 @@ def render_table() -> str:
         default = _show(field.default)
         per_env = [f"{env}: `{values[name]}`" for env, values in ENVIRONMENT_DEFAULTS.items() if name in values]
         if per_env:
-            default = ", ".join(per_env)
+            # An environment that does not override the field gets the field's own default: show that first.
+            everywhere = all(name in values for values in ENVIRONMENT_DEFAULTS.values())
+            default = ", ".join(per_env if everywhere else [default, *per_env])
         description = (field.description or "").replace("|", "\\|")
         rows.append(f"| `{name.upper()}` | {default} | {description} |")
     return "\n".join(rows)

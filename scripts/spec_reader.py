@@ -1,8 +1,10 @@
 """Read spec/openapi.yaml into typed :class:`Operation` values for the generator, refusing what it cannot type.
 
-Besides types, it reads each operation's access rules (`security`, `x-roles`, `x-self-only`) and rate-limit policy
-(`x-rate-limit`), deny by default: an operation with `security` but no roles, an unknown role or policy, or a status
-the guard can answer but the operation does not declare, is a :class:`SpecError`.
+Besides types, it reads each operation's access rules (`security`, `x-roles`, `x-self-only`), rate-limit policy
+(`x-rate-limit`) and service-level objective (`x-slo`, see :mod:`scripts.spec_slo`), deny by default: an operation
+with `security` but no roles, an unknown role or policy, a missing or malformed SLO, or a status the guard can
+answer but the operation does not declare, is a :class:`SpecError`; so is a `deprecated: true` operation without
+its dates (see :mod:`scripts.spec_deprecation`).
 """
 
 from __future__ import annotations
@@ -11,6 +13,9 @@ import keyword
 import re
 from dataclasses import dataclass, field
 from typing import Any
+
+from scripts.spec_deprecation import DeprecationInfo, read_deprecation
+from scripts.spec_slo import Slo, read_slo
 
 HTTP_METHODS = ("get", "head", "post", "put", "patch", "delete", "options", "trace")
 JSON_MEDIA = re.compile(r"^application/([a-z0-9.+-]+\+)?json$")
@@ -75,6 +80,8 @@ class Operation:
     roles: tuple[str, ...] = ()
     self_only: tuple[str, ...] = ()
     rate_limit: str | None = None  # the `x-rate-limit` policy, None for `none`
+    deprecation: DeprecationInfo | None = None  # dates and links of a `deprecated: true` operation
+    slo: Slo | None = None  # the `x-slo` (p95 latency, error share) `make load` judges the operation by
 
     @property
     def streams_response(self) -> bool:
@@ -304,6 +311,11 @@ class SpecReader:
                 return_annotation = self.python_type(success_content[json_media[0]]["schema"], f"{where} {success}")
         roles, self_only = self.access(raw, where)
         rate_limit = self.rate_limit(raw, where)
+        try:
+            deprecation = read_deprecation(raw, resolve=self.resolve, success_statuses=successes)
+            slo = read_slo(raw)
+        except ValueError as error:
+            raise SpecError(f"{where}: {error}") from None
         parameter_names = {p.name for p in parameters if p.location == "path"}
         # Every status the guard can answer must be in the contract.
         policy = self.spec.get("x-rate-limit-policies", {}).get(rate_limit or "", {})
@@ -342,4 +354,6 @@ class SpecReader:
             roles=roles,
             self_only=self_only,
             rate_limit=rate_limit,
+            deprecation=deprecation,
+            slo=slo,
         )

@@ -38,7 +38,7 @@ def build_observability_router(impl: ObservabilityApi) -> APIRouter:
                 "model": models.Problem,
             },
             504: {
-                "description": "The request took longer than the service's per-request budget (`REQUEST_TIMEOUT_SECONDS`) and was abandoned before an answer began; nothing it was writing was committed. Retry later, perhaps with a smaller request.",
+                "description": "The request took longer than the service's per-request budget (`REQUEST_TIMEOUT_SECONDS`), or one of its database statements longer than `DB_STATEMENT_TIMEOUT_SECONDS`, and was abandoned before an answer began; nothing it was writing was committed. Retry later, perhaps with a smaller request.",
                 "model": models.Problem,
             },
         },

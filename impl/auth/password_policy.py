@@ -16,11 +16,13 @@ not harder to guess. Callers hash ``normalise(password)`` and verify with it too
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import string
 import unicodedata
 from collections.abc import Iterable
 from itertools import pairwise
+from pathlib import Path
 
 # NIST SP 800-63B-4: at least 15 characters when the password is the only factor, 8 only when it is part of
 # multi-factor authentication. Charter has no second factor, so 15.
@@ -62,10 +64,7 @@ class PasswordPolicy:
     @classmethod
     def default(cls) -> PasswordPolicy:
         """The policy with zxcvbn's list of the 30,000 most common passwords."""
-        # Imported here: the frequency lists are large, and only the app factory needs them, once.
-        from zxcvbn.frequency_lists import FREQUENCY_LISTS
-
-        return cls(blocklist=FREQUENCY_LISTS["passwords"])
+        return cls(blocklist=_common_passwords())
 
     def problems(self, password: str, *, email: str | None = None, name: str | None = None) -> list[str]:
         """Why ``password`` is not acceptable, as sentences for the user; an empty list means it is acceptable.
@@ -103,6 +102,26 @@ class PasswordPolicy:
                 if unit * times == candidate and unit in self._blocklist:
                     return True
         return False
+
+
+def _common_passwords() -> list[str]:
+    """zxcvbn's password list, read from its data module alone, which is then let go.
+
+    ``import zxcvbn.frequency_lists`` would run the package's ``__init__``, whose matcher indexes all six lists
+    (names, surnames, Wikipedia and film words too) for as long as the process lives: ~8 MB of a worker's memory
+    for one list of 30,000 words.
+    """
+    package = importlib.util.find_spec("zxcvbn")  # locates the package without importing it
+    if package is None or not package.submodule_search_locations:
+        raise RuntimeError("zxcvbn is not installed: the password blocklist comes from it")
+    path = Path(package.submodule_search_locations[0]) / "frequency_lists.py"
+    spec = importlib.util.spec_from_file_location("_charter_zxcvbn_frequency_lists", path)
+    if spec is None or spec.loader is None:
+        raise RuntimeError(f"cannot load {path}")
+    lists = importlib.util.module_from_spec(spec)  # never put in sys.modules: collected after this returns
+    spec.loader.exec_module(lists)
+    passwords: list[str] = lists.FREQUENCY_LISTS["passwords"]
+    return passwords
 
 
 def _variants(folded: str, compact: str) -> set[str]:

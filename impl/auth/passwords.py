@@ -1,5 +1,10 @@
 """Password hashing: Argon2id via argon2-cffi, run in worker threads so the event loop never blocks.
 
+The threads are the hasher's own small pool, not asyncio's default executor: each hash takes tens of MiB and all
+lanes of a core for a few hundred ms, so a burst of sign-ins on the shared executor left no thread (and no CPU) for
+the readiness checks and file I/O that also use it: under load `/readyz` timed out and answered 503. A bounded pool
+queues hashes instead (default: half the cores, at least one).
+
 The default parameters are argon2-cffi's default profile, RFC 9106's "low memory" choice (m=64 MiB, t=3, p=4),
 which is above OWASP's Argon2id floor (m=19 MiB, t=2, p=1). Weaker parameters can be passed, but only tests do,
 to prove that :meth:`PasswordHasher.needs_rehash` upgrades old hashes.
@@ -14,11 +19,23 @@ verification, against a dummy hash with the same parameters, and then answers Fa
 from __future__ import annotations
 
 import asyncio
+import functools
+import os
 import secrets
 import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 import argon2
 from argon2.exceptions import InvalidHashError, VerificationError
+
+_T = TypeVar("_T")
+
+
+def default_concurrency() -> int:
+    """Half the CPUs this process may use, at least one: hashing never takes every core from the event loop."""
+    return max(1, len(os.sched_getaffinity(0)) // 2)
 
 
 class PasswordHasher:
@@ -30,6 +47,7 @@ class PasswordHasher:
         time_cost: int | None = None,
         memory_cost: int | None = None,
         parallelism: int | None = None,
+        concurrency: int | None = None,
     ) -> None:
         default = argon2.PasswordHasher()  # the library's default profile (RFC 9106 low memory)
         self._hasher = argon2.PasswordHasher(
@@ -45,17 +63,24 @@ class PasswordHasher:
         # outlive one event loop (tests run several).
         self._dummy_hash: str | None = None
         self._dummy_lock = threading.Lock()
+        # Threads start on first use and end with the process; the pool is not tied to an event loop.
+        self._pool = ThreadPoolExecutor(
+            max_workers=default_concurrency() if concurrency is None else concurrency, thread_name_prefix="argon2"
+        )
+
+    async def _in_pool(self, function: Callable[..., _T], *args: str) -> _T:
+        return await asyncio.get_running_loop().run_in_executor(self._pool, functools.partial(function, *args))
 
     async def hash(self, password: str) -> str:
         """The PHC string ``$argon2id$v=19$m=...,t=...,p=...$salt$hash`` with a fresh random salt."""
-        return await asyncio.to_thread(self._hasher.hash, password)
+        return await self._in_pool(self._hasher.hash, password)
 
     async def verify(self, *, password_hash: str | None, password: str) -> bool:
         """True only when ``password`` matches; False on mismatch, a corrupt hash, or no hash (unknown account)."""
         if password_hash is None:
-            await asyncio.to_thread(self._verify_against_dummy, password)
+            await self._in_pool(self._verify_against_dummy, password)
             return False
-        return await asyncio.to_thread(self._verify, password_hash, password)
+        return await self._in_pool(self._verify, password_hash, password)
 
     def needs_rehash(self, password_hash: str) -> bool:
         """Whether a hash that just verified was made with other parameters and should be replaced.

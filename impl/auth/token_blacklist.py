@@ -12,19 +12,18 @@ import time
 from collections.abc import Callable
 from typing import ClassVar, Protocol
 
-import redis.asyncio
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
-
 from impl.platform.circuit_breaker import BreakerOpenError, DependencyBreaker
 from impl.platform.problems import ProblemError
+from impl.platform.redis_errors import redis_errors
 
 DEFAULT_PREFIX = "charter:revoked:"
+
+
 # Connection refused, reset, timed out, or an error reply: redis-py raises RedisError subclasses, but an OSError
 # (TimeoutError included) can surface from the socket layer directly.
 # BreakerOpenError: the app's Redis breaker is open, so the call was not even tried (fails closed all the same).
-_REDIS_FAILURES = (RedisError, OSError, BreakerOpenError)
+def _redis_failures() -> tuple[type[Exception], ...]:
+    return (*redis_errors("RedisError"), OSError, BreakerOpenError)
 
 
 class TokenBlacklistUnavailableError(ProblemError):
@@ -133,6 +132,11 @@ class RedisTokenBlacklist:
         self._breaker = breaker or DependencyBreaker(name="redis")
         # Short timeouts and one immediate retry (for a pooled connection the server dropped): a hung Redis costs
         # a request about a second and a 503, not the whole request budget; redis-py's default retries for longer.
+        # Imported here, so only with REDIS_URL: redis-py costs a worker ~20 MB (see impl.platform.redis_errors).
+        import redis.asyncio
+        from redis.asyncio.retry import Retry
+        from redis.backoff import NoBackoff
+
         self._redis = redis.asyncio.Redis.from_url(
             redis_url,
             socket_timeout=socket_timeout,
@@ -150,7 +154,7 @@ class RedisTokenBlacklist:
             return  # the token's own exp already rejects it; SET ... EXAT in the past would be an error
         try:
             await self._breaker.call(self._redis.set, self.key(token_id), b"1", exat=expires_at)
-        except _REDIS_FAILURES as error:
+        except _redis_failures() as error:
             raise self._unavailable() from error
 
     async def is_revoked(self, token_id: str) -> bool:
@@ -162,13 +166,13 @@ class RedisTokenBlacklist:
         try:
             # EXISTS counts how many of the keys exist: one command for all of them.
             return bool(await self._breaker.call(self._redis.exists, *(self.key(token_id) for token_id in token_ids)))
-        except _REDIS_FAILURES as error:
+        except _redis_failures() as error:
             raise self._unavailable() from error
 
     async def ping(self) -> None:
         try:
             await self._breaker.call(self._redis.ping)
-        except _REDIS_FAILURES as error:
+        except _redis_failures() as error:
             raise self._unavailable() from error
 
     def _unavailable(self) -> TokenBlacklistUnavailableError:

@@ -21,6 +21,7 @@ from typing import Any, Literal
 import jwt
 
 from impl.auth.signing_keys import SigningKeys
+from impl.auth.verified_tokens import TimeClaims, VerifiedTokens
 
 TokenType = Literal["access", "refresh"]
 TYP: dict[str, str] = {"access": "at+jwt", "refresh": "rt+jwt"}
@@ -84,6 +85,8 @@ class TokenService:
         self._ttl = {"access": access_ttl_seconds, "refresh": refresh_ttl_seconds}
         self._leeway = leeway_seconds
         self._clock = clock
+        # Access tokens already verified, so a client's next request skips the crypto (see verified_tokens.py).
+        self._verified: VerifiedTokens[TokenClaims] = VerifiedTokens()
 
     @property
     def access_ttl_seconds(self) -> int:
@@ -135,8 +138,16 @@ class TokenService:
         """The claims of a valid token of ``expected_type``; InvalidTokenError for anything else, nothing else."""
         if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:
             raise InvalidTokenError("malformed")
+        if expected_type == "access" and (hit := self._verified.get(token)) is not None:
+            claims, times = hit
+            try:
+                self._check_time_claims(times)
+            except InvalidTokenError:
+                self._verified.forget(token)
+                raise
+            return claims
         try:
-            return self._verify(token, expected_type)
+            claims, times = self._verify(token, expected_type)
         except InvalidTokenError:
             raise
         except jwt.PyJWTError as error:
@@ -144,8 +155,11 @@ class TokenService:
         except (ValueError, TypeError, KeyError, AttributeError, OverflowError, RecursionError):
             # Well-formed but odd input (a list as header, 1e999, deep nesting) surfaces as these from the parsers.
             raise InvalidTokenError("malformed") from None
+        if expected_type == "access":
+            self._verified.put(token, claims, times)
+        return claims
 
-    def _verify(self, token: str, expected_type: TokenType) -> TokenClaims:
+    def _verify(self, token: str, expected_type: TokenType) -> tuple[TokenClaims, TimeClaims]:
         header = jwt.get_unverified_header(token)
         # Decided by the service, never by the token: `none`, HS256-with-the-public-key and friends end here.
         if header.get("alg") != self._keys.algorithm:
@@ -175,7 +189,7 @@ class TokenService:
         )
         if not isinstance(payload, dict):
             raise InvalidTokenError("malformed claims")
-        self._check_times(payload)
+        times = self._check_times(payload)
         # The typ header is signed too; the claim is checked as well so that a token is typed for any consumer,
         # whichever of the two it reads.
         if payload.get("token_use") != expected_type:
@@ -187,23 +201,36 @@ class TokenService:
             raise InvalidTokenError("malformed claims")
         if expected_type == "access" and not (isinstance(role, str) and role):
             raise InvalidTokenError("malformed claims")
-        return TokenClaims(
+        claims = TokenClaims(
             subject=subject,
             token_id=token_id,
             token_type=expected_type,
             family_id=family_id,
             role=role if expected_type == "access" else None,  # a refresh token grants nothing by itself
-            issued_at=_numeric_date(payload, "iat"),
-            expires_at=_numeric_date(payload, "exp"),
+            issued_at=times.issued_at,
+            expires_at=times.expires_at,
         )
+        return claims, times
 
-    def _check_times(self, payload: dict[str, Any]) -> None:
+    def _check_times(self, payload: dict[str, Any]) -> TimeClaims:
         now = self._clock()
-        if _numeric_date(payload, "exp") <= now - self._leeway:
+        expires_at = _numeric_date(payload, "exp")
+        if expires_at <= now - self._leeway:
             raise InvalidTokenError("expired")
-        if _numeric_date(payload, "nbf") > now + self._leeway:
+        not_before = _numeric_date(payload, "nbf")
+        if not_before > now + self._leeway:
             raise InvalidTokenError("not yet valid")
-        if _numeric_date(payload, "iat") > now + self._leeway:
+        issued_at = _numeric_date(payload, "iat")
+        if issued_at > now + self._leeway:
+            raise InvalidTokenError("not yet valid")
+        return TimeClaims(expires_at=expires_at, not_before=not_before, issued_at=issued_at)
+
+    def _check_time_claims(self, times: TimeClaims) -> None:
+        """The checks of :meth:`_check_times`, again, on a token verified earlier (the clock has moved since)."""
+        now = self._clock()
+        if times.expires_at <= now - self._leeway:
+            raise InvalidTokenError("expired")
+        if times.not_before > now + self._leeway or times.issued_at > now + self._leeway:
             raise InvalidTokenError("not yet valid")
 
 

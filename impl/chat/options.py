@@ -6,6 +6,7 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass
 
+from impl.platform.cors import OPEN_ENVIRONMENTS
 from impl.platform.settings import Settings
 
 SUBPROTOCOL = "charter.chat.v1"
@@ -13,7 +14,6 @@ SUBPROTOCOL = "charter.chat.v1"
 MAX_ROOMS = 20
 # A client this broken is better disconnected than answered forever.
 MAX_INVALID_IN_A_ROW = 5
-OPEN_ENVIRONMENTS = frozenset({"dev", "test"})
 WILDCARD = "*"
 _RATE = re.compile(r"\s*(\d+)\s*/\s*(\d+(?:\.\d+)?)\s*")
 
@@ -51,6 +51,6 @@ class ChatOptions:
 
 
 def origins_are_open(*, app_env: str, allow_origins: Collection[str]) -> bool:
-    """As for CORS: any origin with the ``*`` wildcard, or in dev/test when no allow-list is configured."""
+    """As for CORS: any origin with the ``*`` wildcard, or in dev, test and mock when no allow-list is configured."""
     origins = {origin.strip() for origin in allow_origins if origin.strip()}
     return WILDCARD in origins or (not origins and app_env in OPEN_ENVIRONMENTS)

@@ -23,14 +23,11 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import ClassVar, Generic, ParamSpec, Protocol, TypeVar
 
-import redis.asyncio
 from pydantic import TypeAdapter
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
 
 from impl.platform.circuit_breaker import BreakerOpenError, DependencyBreaker, single_failure_breaker
 from impl.platform.problems import ProblemError
+from impl.platform.redis_errors import redis_errors
 
 logger = logging.getLogger("charter.cache")
 
@@ -175,10 +172,12 @@ end
 return 0
 """
 
+
 # Connection refused, reset, timed out, or an error reply: redis-py raises RedisError subclasses, but an OSError
 # (TimeoutError included) can surface from the socket layer directly.
 # BreakerOpenError: the app's Redis breaker is open, so the call was not even tried.
-_FAILURES = (RedisError, OSError, BreakerOpenError)
+def _failures() -> tuple[type[Exception], ...]:
+    return (*redis_errors("RedisError"), OSError, BreakerOpenError)
 
 
 def _milliseconds(seconds: float) -> int:
@@ -222,6 +221,11 @@ class RedisCache:
         # pool raises at once, which under a burst of requests would fail invalidations with 503s for no reason.
         # One retry, immediately: it covers a pooled connection the server has dropped. redis-py's default
         # (10 retries with backoff) would hold a request for seconds when Redis is down.
+        # Imported here, so only with REDIS_URL: redis-py costs a worker ~20 MB (see impl.platform.redis_errors).
+        import redis.asyncio
+        from redis.asyncio.retry import Retry
+        from redis.backoff import NoBackoff
+
         pool = redis.asyncio.BlockingConnectionPool.from_url(
             url,
             max_connections=max_connections,
@@ -254,7 +258,7 @@ class RedisCache:
     async def get(self, key: str) -> bytes | None:
         try:
             value = await self._breaker.call(self._client.get, self._value_key(key))
-        except _FAILURES as exc:
+        except _failures() as exc:
             self._failed("get", exc)
             return None
         # decode_responses is off, so a value is bytes; anything else is not ours to trust.
@@ -264,7 +268,7 @@ class RedisCache:
         _check_ttl(ttl)
         try:
             await self._breaker.call(self._client.set, self._value_key(key), value, px=_milliseconds(ttl))
-        except _FAILURES as exc:
+        except _failures() as exc:
             self._failed("set", exc)
 
     async def delete(self, *keys: str) -> None:
@@ -273,7 +277,7 @@ class RedisCache:
         script_keys = [name for key in keys for name in (self._value_key(key), self._generation_key(key))]
         try:
             await self._breaker.call(self._delete, keys=script_keys, args=[_milliseconds(self._generation_ttl)])
-        except _FAILURES as exc:
+        except _failures() as exc:
             if not isinstance(exc, BreakerOpenError):
                 logger.warning("cache invalidation failed (%s: %s)", type(exc).__name__, exc)
             raise CacheUnavailableError(retry_after_seconds=self._breaker.retry_after_seconds) from exc
@@ -281,7 +285,7 @@ class RedisCache:
     async def generation(self, key: str) -> int:
         try:
             value = await self._breaker.call(self._client.get, self._generation_key(key))
-        except _FAILURES as exc:
+        except _failures() as exc:
             self._failed("generation read", exc)
             return UNKNOWN_GENERATION
         return 0 if value is None else int(value)
@@ -295,7 +299,7 @@ class RedisCache:
             stored = await self._breaker.call(
                 self._set_if_generation, keys=keys, args=[value, _milliseconds(ttl), generation]
             )
-        except _FAILURES as exc:
+        except _failures() as exc:
             self._failed("set", exc)
             return False
         return bool(stored)

@@ -1,7 +1,8 @@
 """The CORS policy: which browser origins may call the API, as keyword arguments for Starlette's CORSMiddleware.
 
-Development and tests are open to any origin, but without credentials, so a page elsewhere can never ride on a
-user's browser session. Anywhere else CORS is an explicit allow-list: only those origins are echoed in
+Development, tests and the mock (APP_ENV=mock, for frontends served from localhost) are open to any origin, but
+without credentials, so a page elsewhere can never ride on a user's browser session (the API's bearer tokens need
+none). Anywhere else CORS is an explicit allow-list: only those origins are echoed in
 ``Access-Control-Allow-Origin`` and may send credentials; a foreign origin gets no ``Access-Control-Allow-Origin``
 and the browser withholds the response. Staging or prod without an allow-list has no CORS at all (same-origin only).
 """
@@ -12,7 +13,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-OPEN_ENVIRONMENTS = frozenset({"dev", "test"})
+OPEN_ENVIRONMENTS = frozenset({"dev", "test", "mock"})
 WILDCARD = "*"
 ALLOW_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 # What the API reads from a request beyond the CORS-safelisted headers.
@@ -25,8 +26,10 @@ ALLOW_HEADERS = (
     "Idempotency-Key",
     "X-Request-ID",
 )
-# What a script may read from a response beyond the safelisted ones: validators, paging, rate limits, tracing.
+# What a script may read from a response beyond the safelisted ones: validators, paging, rate limits, tracing,
+# and a deprecated operation's announcement.
 EXPOSE_HEADERS = (
+    "Deprecation",
     "ETag",
     "Last-Modified",
     "Location",
@@ -34,6 +37,7 @@ EXPOSE_HEADERS = (
     "Retry-After",
     "RateLimit",
     "RateLimit-Policy",
+    "Sunset",
     "X-Request-ID",
 )
 MAX_AGE_SECONDS = 600

@@ -21,9 +21,8 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import ClassVar, Literal, get_args
+from typing import TYPE_CHECKING, ClassVar, Literal, get_args
 
-import redis.asyncio
 from limits import RateLimitItem, RateLimitItemPerSecond, WindowStats, parse_many
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import (
@@ -33,9 +32,6 @@ from limits.aio.strategies import (
 )
 from limits.aio.strategies import RateLimiter as Strategy
 from limits.errors import ConcurrentUpdateError, StorageError
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
 
 from impl.platform.circuit_breaker import (
     BreakerOpenError,
@@ -44,6 +40,10 @@ from impl.platform.circuit_breaker import (
     single_failure_breaker,
 )
 from impl.platform.problems import ProblemError
+from impl.platform.redis_errors import redis_errors
+
+if TYPE_CHECKING:
+    import redis.asyncio
 
 logger = logging.getLogger("charter.rate_limit")
 
@@ -54,17 +54,22 @@ StrategyName = Literal["moving-window", "fixed-window", "sliding-window-counter"
 _POLICY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 # "5/300": five per 300 seconds; limits' own notation ("5/minute", "5 per 5 minutes") has a unit.
 _PLAIN_RATE = re.compile(r"^\s*([0-9]+)\s*/\s*([0-9]+)\s*$")
+
+
 # Connection refused, reset or timed out, or an error reply: redis-py raises RedisError subclasses, the socket
 # layer OSError (TimeoutError included); limits wraps some in StorageError and gives up on contention with
 # ConcurrentUpdateError. BreakerOpenError: the breaker is open and the storage was not even tried.
-_STORAGE_FAILURES = (
-    StorageError,
-    ConcurrentUpdateError,
-    RedisError,
-    OSError,
-    DependencyUnreachableError,
-    BreakerOpenError,
-)
+def _storage_failures() -> tuple[type[Exception], ...]:
+    return (
+        StorageError,
+        ConcurrentUpdateError,
+        *redis_errors("RedisError"),
+        OSError,
+        DependencyUnreachableError,
+        BreakerOpenError,
+    )
+
+
 # The storage keys live under "<key_prefix>:ratelimit/<policy>/<key>/..." (limits appends amount and window).
 _NAMESPACE = "ratelimit"
 _STRATEGY_NAMES = frozenset(get_args(StrategyName))
@@ -208,6 +213,11 @@ class RateLimiter:
             # Our own pool, so that a dead Redis fails fast: short connect/read timeouts, a bounded wait for a
             # free connection, and one immediate retry (for a pooled connection the server dropped) instead of
             # redis-py's default retries with backoff, which would hold every request for seconds.
+            # Imported here, so only with REDIS_URL: redis-py costs a worker ~20 MB (impl.platform.redis_errors).
+            import redis.asyncio
+            from redis.asyncio.retry import Retry
+            from redis.backoff import NoBackoff
+
             self._pool = redis.asyncio.BlockingConnectionPool.from_url(
                 redis_url,
                 max_connections=100,
@@ -269,7 +279,7 @@ class RateLimiter:
 
         try:
             allowed, stats = await self._breaker.call(count)
-        except _STORAGE_FAILURES as exc:
+        except _storage_failures() as exc:
             self._failed("hit", exc)
             return self._unavailable(chosen)
         if not allowed and self._on_rejection is not None:
@@ -303,7 +313,7 @@ class RateLimiter:
 
         try:
             await self._breaker.call(check)
-        except _STORAGE_FAILURES as exc:
+        except _storage_failures() as exc:
             self._failed("ping", exc)
             raise RateLimitUnavailableError(retry_after_seconds=self._breaker.retry_after_seconds) from exc
 

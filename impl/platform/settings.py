@@ -6,14 +6,16 @@ process-wide one on first use. Tests build their own ``Settings(...)`` and pass 
 
 from __future__ import annotations
 
+import secrets
+import tempfile
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, PrivateAttr, SecretStr, ValidatorFunctionWrapHandler, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-Environment = Literal["dev", "test", "staging", "prod"]
+Environment = Literal["dev", "test", "staging", "prod", "mock"]
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # A well-known value so dev and test work out of the box; staging and prod refuse to start with it.
@@ -55,7 +57,22 @@ ENVIRONMENT_DEFAULTS: dict[Environment, dict[str, Any]] = {
         "log_format": "json",
         "metrics_public": False,
     },
+    # The service as a stateful mock for frontend work: like dev, but its start-up lines (the demo accounts) show,
+    # and passwords are hashed at OWASP's Argon2id floor, so seeding and every sign-in stay quick.
+    "mock": {
+        "docs_enabled": True,
+        "log_level": "info",
+        "db_migrations": "apply",
+        "jwt_algorithm": "HS256",
+        "log_format": "console",
+        "metrics_public": True,
+        "password_hash_memory_kib": 19_456,  # nosec B105 - an Argon2id cost, not a password
+        "password_hash_iterations": 2,  # nosec B105 - an Argon2id cost, not a password
+    },
 }
+# What APP_ENV=mock never uses, even when set: it talks to no external service and keeps nothing after it stops.
+MOCK_IGNORES = ("database_url", "redis_url", "data_dir")
+MOCK_DATA_DIR_PREFIX = "charter-mock-"
 
 
 class Settings(BaseSettings):
@@ -64,7 +81,10 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(frozen=True, extra="ignore", case_sensitive=False)
 
     app_env: Environment = Field(
-        default="dev", description="Which environment this is: dev, test, staging or prod. Picks the defaults below."
+        default="dev",
+        description="Which environment this is: dev, test, staging, prod, or mock (the service as a stateful mock: "
+        "a scratch SQLite database and data directory, removed at shutdown, in-process stores, seeded demo "
+        "accounts; DATABASE_URL, REDIS_URL and DATA_DIR are ignored). Picks the defaults below.",
     )
     host: str = Field(default="127.0.0.1", description="Address `make run` and `python -m impl` bind to.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port `make run` and `python -m impl` listen on.")
@@ -98,6 +118,29 @@ class Settings(BaseSettings):
     db_pool_timeout_seconds: float = Field(
         default=5.0, gt=0, le=60, description="Longest wait for a pooled connection before the request fails with 503."
     )
+    db_connect_timeout_seconds: float = Field(
+        default=5.0, gt=0, le=60, description="Longest wait for PostgreSQL to accept a new connection (then 503)."
+    )
+    db_statement_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=600,
+        description="PostgreSQL's `statement_timeout`: a statement running longer is cancelled by the server and the "
+        "request answered 504. Keep it below REQUEST_TIMEOUT_SECONDS.",
+    )
+    db_breaker_failure_threshold: int = Field(
+        default=5,
+        ge=1,
+        le=1000,
+        description="Consecutive failed PostgreSQL connection attempts after which the database circuit breaker "
+        "opens: requests then get 503 at once instead of waiting for a connect timeout each.",
+    )
+    db_breaker_recovery_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        le=300,
+        description="How long the database circuit breaker stays open before a request (or /readyz) tries again.",
+    )
     db_migrations: Literal["apply", "check"] = Field(
         default="apply",
         description="At start-up, `apply` pending Alembic migrations, or only `check` that none is pending "
@@ -107,6 +150,18 @@ class Settings(BaseSettings):
         default=None,
         description="Redis URL (`redis://host:6379/0`) for state shared across workers: cache, and later rate "
         "limits, token blacklist and events. Unset means in-process.",
+    )
+    redis_breaker_failure_threshold: int = Field(
+        default=5,
+        ge=1,
+        le=1000,
+        description="Consecutive Redis connection failures or timeouts after which the Redis circuit breaker opens.",
+    )
+    redis_breaker_recovery_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        le=300,
+        description="How long the Redis circuit breaker stays open before Redis is tried again.",
     )
     cache_ttl_seconds: float = Field(
         default=30.0, gt=0, le=86_400, description="How long a cached read may be served before it is reloaded."
@@ -152,6 +207,12 @@ class Settings(BaseSettings):
         default=3, ge=2, le=16, description="Argon2id passes (time cost); at least OWASP's 2."
     )
     password_hash_parallelism: int = Field(default=4, ge=1, le=16, description="Argon2id lanes per hash.")
+    password_hash_concurrency: int | None = Field(
+        default=None,
+        ge=1,
+        le=64,
+        description="Argon2id hashes computed at once (the hasher's own threads); unset: half the CPUs, at least 1.",
+    )
     rate_limit_enabled: bool = Field(
         default=True, description="Enforce rate limits; switch off only for load tests and benchmarks."
     )
@@ -235,6 +296,14 @@ class Settings(BaseSettings):
         default=1.0, ge=0, le=1, description="Share of new traces recorded; a caller's `traceparent` decision wins."
     )
 
+    # Names of the settings APP_ENV=mock ignored because they were set (logged once at start-up).
+    _ignored_in_mock: tuple[str, ...] = PrivateAttr(default=())
+
+    @property
+    def ignored_in_mock(self) -> tuple[str, ...]:
+        """The settings that were set but that APP_ENV=mock ignores (DATABASE_URL, REDIS_URL, DATA_DIR)."""
+        return self._ignored_in_mock
+
     def effective_database_url(self) -> str:
         """The database to use: DATABASE_URL, or the SQLite file in DATA_DIR."""
         if self.database_url is not None:
@@ -251,6 +320,22 @@ class Settings(BaseSettings):
             data.setdefault(key, value)
         return data
 
+    @model_validator(mode="wrap")
+    @classmethod
+    def _isolate_mock(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        # Ignored rather than refused: a frontend developer's shell often exports the backend's DATABASE_URL, and
+        # the mock must never write to that database. Each Settings gets its own scratch directory (a name only:
+        # nothing is created here), so a restart starts from the seeded data again.
+        ignored: tuple[str, ...] = ()
+        if isinstance(data, dict) and str(data.get("app_env", "")).lower() == "mock":
+            data = dict(data)
+            ignored = tuple(name for name in MOCK_IGNORES if data.pop(name, None) is not None)
+            data["data_dir"] = Path(tempfile.gettempdir()) / f"{MOCK_DATA_DIR_PREFIX}{secrets.token_hex(8)}"
+        settings = handler(data)
+        if isinstance(settings, Settings):
+            settings._ignored_in_mock = ignored
+        return settings
+
     def rate_limit_override(self, policy: str) -> str | None:
         """The configured override of a rate-limit policy, if any."""
         value = getattr(self, f"rate_limit_{policy}", None)
@@ -264,6 +349,13 @@ class Settings(BaseSettings):
                 f"SECRET_KEY must be set to a random value of at least {MIN_SECRET_LENGTH} characters "
                 f"when APP_ENV={self.app_env}; the development default is refused"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _refuse_workers_in_mock(self) -> Settings:
+        if self.app_env == "mock" and self.workers > 1:
+            # Each worker would have its own scratch database: a user created on one would be missing on the next.
+            raise ValueError("APP_ENV=mock keeps its data in one process; use WORKERS=1")
         return self
 
     @model_validator(mode="after")

@@ -18,23 +18,21 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
-from opentelemetry.instrumentation.redis import RedisInstrumentor
-from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
+# Only the API here (FastAPI imports it anyway): the SDK, the exporter and the instrumentations are imported when
+# tracing is switched on, so a worker that does not trace does not hold them in memory (they and the redis client
+# the Redis instrumentation imports cost ~25 MB).
 from opentelemetry.metrics import NoOpMeterProvider
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor
-from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 from opentelemetry.trace import Span, get_current_span
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from impl.platform.log_context import bind_log_context
 from impl.platform.settings import Settings
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
 
 logger = logging.getLogger("charter.tracing")
 
@@ -101,6 +99,8 @@ class Tracing:
 
     def middleware(self, app: ASGIApp) -> ASGIApp:
         """The server-span middleware around ``app``."""
+        from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
+
         traced: ASGIApp = OpenTelemetryMiddleware(
             NameSpanByRoute(app),
             excluded_urls=UNTRACED_PATHS,
@@ -116,6 +116,8 @@ class Tracing:
     async def shutdown(self) -> None:
         """Exports the spans still queued, then stops; the export's HTTP call runs off the event loop."""
         if self.patched_redis:
+            from opentelemetry.instrumentation.redis import RedisInstrumentor
+
             RedisInstrumentor().uninstrument()
         await asyncio.to_thread(self.provider.shutdown)
 
@@ -132,6 +134,14 @@ def setup_tracing(
     """
     if not settings.tracing_enabled:
         return None
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.instrumentation.redis import RedisInstrumentor
+    from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+    from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+
     provider = TracerProvider(
         resource=Resource.create(
             {

@@ -113,3 +113,15 @@ class Guard(Protocol):
     def admit(self, *, operation_id: str, rate_limit: str) -> Callable[..., Awaitable[None]]:
         """A dependency for a public operation: counts the request against its rate-limit policy (429)."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class Deprecation:
+    """A `deprecated: true` operation's announcement (from `x-deprecated-at`, `x-sunset` and the optional
+    `x-deprecation-link` and `x-sunset-link`): the dates in Unix seconds, which impl/ turns into the `Deprecation`
+    (RFC 9745) and `Sunset` (RFC 8594) headers and their `Link`s."""
+
+    deprecated_at: int
+    sunset: int
+    deprecation_link: str | None = None
+    sunset_link: str | None = None

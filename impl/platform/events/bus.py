@@ -6,24 +6,25 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Collection
-from typing import ClassVar, Protocol
-
-import redis.asyncio
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from impl.platform.circuit_breaker import BreakerOpenError, DependencyBreaker
 from impl.platform.events.event import Event, InvalidEventError
 from impl.platform.events.subscription import DEFAULT_QUEUE_SIZE, DeliveryStats, Fanout, Subscription
 from impl.platform.problems import ProblemError
+from impl.platform.redis_errors import redis_errors
+
+if TYPE_CHECKING:
+    import redis.asyncio
 
 logger = logging.getLogger("charter.events")
 
 DEFAULT_CHANNEL = "charter:events"
 
+
 # redis-py raises RedisError subclasses, but an OSError (TimeoutError included) can surface from the socket directly.
-_REDIS_FAILURES = (RedisError, OSError)
+def _redis_failures(*more: type[Exception]) -> tuple[type[Exception], ...]:
+    return (*redis_errors("RedisError"), OSError, *more)
 
 
 class EventBusUnavailableError(ProblemError):
@@ -118,6 +119,11 @@ class RedisEventBus:
         self._max_backoff = max_backoff
         # As in the cache: short timeouts and one immediate retry, so a dead Redis costs a publisher ~0.5 s, not
         # seconds of redis-py's default back-off.
+        # Imported here, so only with REDIS_URL: redis-py costs a worker ~20 MB (see impl.platform.redis_errors).
+        import redis.asyncio
+        from redis.asyncio.retry import Retry
+        from redis.backoff import NoBackoff
+
         pool = redis.asyncio.BlockingConnectionPool.from_url(
             redis_url,
             max_connections=50,
@@ -143,7 +149,7 @@ class RedisEventBus:
             await self._breaker.call(self._client.publish, self._channel, event.to_json())
         except BreakerOpenError as exc:
             raise self._unavailable() from exc  # no warning per publish: the breaker logged its opening
-        except _REDIS_FAILURES as exc:
+        except _redis_failures() as exc:
             logger.warning("event publish failed (%s: %s)", type(exc).__name__, exc)
             raise self._unavailable() from exc
 
@@ -164,7 +170,7 @@ class RedisEventBus:
     async def ping(self) -> None:
         try:
             await self._breaker.call(self._client.ping)
-        except (*_REDIS_FAILURES, BreakerOpenError) as exc:
+        except _redis_failures(BreakerOpenError) as exc:
             raise self._unavailable() from exc
         if not self._listening:
             raise EventBusUnavailableError  # Redis answers; this worker's listener is not subscribed (yet)
@@ -202,7 +208,7 @@ class RedisEventBus:
                     message = await pubsub.get_message(timeout=1.0)
                     if message is not None and message.get("type") == "message":
                         self._receive(message.get("data"))
-            except _REDIS_FAILURES as exc:
+            except _redis_failures() as exc:
                 if not failing:
                     logger.warning("event listener lost Redis (%s: %s); reconnecting", type(exc).__name__, exc)
                     failing = True
@@ -212,7 +218,7 @@ class RedisEventBus:
                 failing = True
             finally:
                 self._listening = False
-                with contextlib.suppress(*_REDIS_FAILURES):
+                with contextlib.suppress(*_redis_failures()):
                     await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
             first_attempt.set()
             await asyncio.sleep(delay)

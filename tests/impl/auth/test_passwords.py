@@ -9,6 +9,7 @@ import asyncio
 import re
 from collections.abc import Awaitable, Callable
 
+import argon2
 import pytest
 
 from impl.auth.password_policy import normalise
@@ -184,3 +185,49 @@ def test_hashing_and_verifying_do_not_block_the_event_loop(hasher: PasswordHashe
     assert during_hash > 0
     assert during_verify > 0
     assert during_unknown > 0
+
+
+def _overlap_of(hasher: PasswordHasher, *, calls: int) -> tuple[int, set[str]]:
+    """How many hashes ran at the same time, and in which threads, when ``calls`` are started together."""
+    import threading
+    import time
+
+    active = 0
+    most = 0
+    threads: set[str] = set()
+    lock = threading.Lock()
+
+    class CountingHasher(argon2.PasswordHasher):
+        def hash(self, password: str | bytes, *, salt: bytes | None = None) -> str:
+            nonlocal active, most
+            with lock:
+                active += 1
+                most = max(most, active)
+                threads.add(threading.current_thread().name)
+            time.sleep(0.05)  # long enough for the others to start if the pool allowed it
+            try:
+                return super().hash(password, salt=salt)
+            finally:
+                with lock:
+                    active -= 1
+
+    hasher._hasher = CountingHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+    async def scenario() -> None:
+        await asyncio.gather(*(hasher.hash(f"passphrase number {index}") for index in range(calls)))
+
+    asyncio.run(scenario())
+    return most, threads
+
+
+def test_hashes_queue_in_the_hashers_own_bounded_pool_not_asyncios_default_executor() -> None:
+    # A burst of sign-ins must not take every thread of the shared executor (readiness checks and file I/O use it).
+    one_at_a_time, threads = _overlap_of(
+        PasswordHasher(time_cost=1, memory_cost=8, parallelism=1, concurrency=1), calls=4
+    )
+    assert one_at_a_time == 1
+    assert threads
+    assert all(name.startswith("argon2") for name in threads)
+
+    three_at_a_time, _ = _overlap_of(PasswordHasher(time_cost=1, memory_cost=8, parallelism=1, concurrency=3), calls=3)
+    assert three_at_a_time == 3

@@ -7,7 +7,7 @@ from functools import cache
 from typing import Any
 
 import yaml
-from jsonschema import Draft7Validator  # type: ignore[import-untyped]  # no stubs installed
+from jsonschema import Draft7Validator
 
 from impl.platform.settings import PROJECT_ROOT
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
-from jsonschema import Draft7Validator  # type: ignore[import-untyped]  # no stubs installed
+from jsonschema import Draft7Validator
 
 from impl.platform.settings import PROJECT_ROOT
 from tests.impl.chat.contract import ASYNCAPI, document

@@ -38,7 +38,7 @@ def preflight(client: TestClient, origin: str) -> httpx2.Response:
     )
 
 
-@pytest.mark.parametrize("app_env", ["dev", "test"])
+@pytest.mark.parametrize("app_env", ["dev", "test", "mock"])
 def test_dev_without_origins_allows_any_origin_without_credentials(app_env: str) -> None:
     client = client_for(app_env=app_env, allow_origins=[])
 
@@ -131,6 +131,7 @@ def test_the_allow_list_is_passed_exactly() -> None:
             "X-Request-ID",
         ],
         "expose_headers": [
+            "Deprecation",
             "ETag",
             "Last-Modified",
             "Location",
@@ -138,6 +139,7 @@ def test_the_allow_list_is_passed_exactly() -> None:
             "Retry-After",
             "RateLimit",
             "RateLimit-Policy",
+            "Sunset",
             "X-Request-ID",
         ],
         "max_age": 600,

@@ -1,0 +1,110 @@
+"""`make load`: realistic, weighted journeys against Charter, judged at the end by the spec's `x-slo`s.
+
+Journeys (weights in brackets): anonymous visitors on the probes, keys and docs [4]; returning members who read and
+revalidate their profile and files [4]; file owners who upload, download (whole, revalidated, ranged) and delete
+[2]; administrators who page and search users and manage them from creation to deletion [2]; newcomers who sign
+up, sign in, read their profile, refresh and sign out [1]; SSE subscribers holding a bounded stream [1]. Every
+request is named by its operationId (pages that are no operation by ``METHOD path``).
+
+The run's data is its own: emails carry a per-run id, and at test stop leftover files are deleted by their owners
+and the run's users by the admin. When Locust quits, `load/slo.py` prints the verdict table (operation, requests,
+p50/p95/p99, errors, 429s, SLO, verdict) and the exit code is 1 on any breach or any exception in a journey.
+
+Run it through `make load` (which starts a fresh service) or directly:
+``CHARTER_LOAD_ADMIN_EMAIL=... CHARTER_LOAD_ADMIN_PASSWORD=... locust -f load/locustfile.py --host http://...``
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from locust import events
+from locust.argument_parser import LocustArgumentParser
+from locust.env import Environment
+
+from load import slo
+from load.cleanup import clean_up
+from load.journeys.account import Newcomer
+from load.journeys.admin import Administrator
+from load.journeys.events import EventSubscriber
+from load.journeys.files import FileOwner
+from load.journeys.reader import Reader
+from load.journeys.visitor import Visitor
+from load.run_state import Credentials, RunState, attach, run_state
+
+__all__ = ["Administrator", "EventSubscriber", "FileOwner", "Newcomer", "Reader", "Visitor"]
+
+log = logging.getLogger("charter.load")
+SPEC = Path(__file__).resolve().parent.parent / "spec" / "openapi.yaml"
+Listener = TypeVar("Listener", bound=Callable[..., None])
+
+
+def listener(hook: Any) -> Callable[[Listener], Listener]:
+    """``@hook.add_listener`` that keeps the listener's types (Locust's EventHook.add_listener has no annotations)."""
+
+    def register(handler: Listener) -> Listener:
+        hook.add_listener(handler)
+        return handler
+
+    return register
+
+
+@listener(events.init_command_line_parser)
+def add_options(parser: LocustArgumentParser, **_: Any) -> None:
+    group = parser.add_argument_group("Charter")
+    group.add_argument("--admin-email", env_var="CHARTER_LOAD_ADMIN_EMAIL", default="", help="the admin to act as")
+    group.add_argument(
+        "--admin-password", env_var="CHARTER_LOAD_ADMIN_PASSWORD", default="", help="its password (prefer the env)"
+    )
+    group.add_argument("--slo-spec", default=str(SPEC), help="the OpenAPI document whose x-slo judge the run")
+    group.add_argument("--slo-report", default="", help="also write the verdict table to this file")
+
+
+@listener(events.init)
+def on_init(environment: Environment, **_: Any) -> None:
+    options = environment.parsed_options
+    email, password = (options.admin_email, options.admin_password) if options else ("", "")
+    if not (email and password):
+        # Without an admin nothing can manage users or delete the run's accounts afterwards: refuse to start.
+        raise SystemExit("load: set CHARTER_LOAD_ADMIN_EMAIL and CHARTER_LOAD_ADMIN_PASSWORD (an admin of the target)")
+    state = attach(environment, RunState(admin=Credentials(email, password)))
+    log.info("load: run id %s (in every email this run creates)", state.run_id)
+
+
+@listener(events.test_stop)
+def on_test_stop(environment: Environment, **_: Any) -> None:
+    if not environment.host:
+        return
+    state = run_state(environment)
+    cleaned = clean_up(environment.host, state)
+    log.info(
+        "load: cleanup deleted %d files and %d users; left: %d files, %s users",
+        cleaned.files_deleted,
+        cleaned.users_deleted,
+        cleaned.files_left,
+        "unknown" if cleaned.users_left < 0 else cleaned.users_left,
+    )
+    if cleaned.files_left or cleaned.users_left:
+        log.warning(
+            "load: data of run %s is left on %s (its emails contain the run id)", state.run_id, environment.host
+        )
+
+
+@listener(events.quitting)
+def on_quitting(environment: Environment, **_: Any) -> None:
+    options = environment.parsed_options
+    operations = slo.load_spec_operations(Path(options.slo_spec if options else SPEC))
+    verdicts = slo.evaluate(operations, slo.observe(environment.stats, run_state(environment).rate_limited))
+    code, lines = slo.summary(verdicts)
+    exceptions = len(environment.runner.exceptions) if environment.runner else 0
+    if exceptions:
+        code = 1
+        lines.append(f"FAILED: {exceptions} distinct exceptions in the journeys (see Locust's report)")
+    text = "\n".join(["", "SLO verdicts (x-slo in the spec):", slo.render(verdicts), "", *lines, ""])
+    print(text, flush=True)
+    if options and options.slo_report:
+        Path(options.slo_report).write_text(text, encoding="utf-8")
+    environment.process_exit_code = code

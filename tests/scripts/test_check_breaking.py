@@ -1,0 +1,181 @@
+"""The breaking-change gate: a corpus of spec pairs it must judge right, the version rule, and the changelog."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from scripts import api_changelog
+from scripts.check_breaking import CHANGELOG, SPEC, breaking_allowed, load, main, newest_released, parse_version
+from scripts.spec_diff import diff
+
+CORPUS = sorted((Path(__file__).parent / "fixtures" / "breaking").glob("*.yaml"))
+
+
+def _document(part: dict[str, Any], version: str = "1.0.0") -> dict[str, Any]:
+    return {"openapi": "3.1.1", "info": {"title": "Corpus", "version": version}, **part}
+
+
+def test_the_corpus_has_both_kinds() -> None:
+    kinds = [yaml.safe_load(path.read_text(encoding="utf-8"))["breaking"] for path in CORPUS]
+    assert kinds.count(True) >= 10
+    assert kinds.count(False) >= 8
+
+
+@pytest.mark.parametrize("case", CORPUS, ids=lambda path: path.stem)
+def test_each_pair_is_judged_right(case: Path) -> None:
+    pair = yaml.safe_load(case.read_text(encoding="utf-8"))
+
+    changes = diff(_document(pair["old"]), _document(pair["new"]))
+
+    found = [str(change) for change in changes]
+    assert any(change.breaking for change in changes) is pair["breaking"], found
+    if pair["expect"] is None:
+        assert changes == []
+    else:
+        assert pair["expect"] in found
+        (expected,) = [change for change in changes if str(change) == pair["expect"]]
+        assert expected.breaking is pair["breaking"]
+
+
+def test_the_same_spec_has_no_changes() -> None:
+    spec = load(SPEC)
+    assert diff(spec, load(SPEC)) == []
+
+
+def test_a_change_to_a_shared_schema_is_reported_once_per_direction() -> None:
+    spec = load(SPEC)
+    changed = load(SPEC)
+    changed["components"]["schemas"]["Role"]["enum"].remove("moderator")
+
+    found = [str(change) for change in diff(spec, changed)]
+
+    assert found.count("Role (in requests): enum values removed: 'moderator'") == 1
+    assert "Role (in responses): enum values removed: 'moderator'" in found
+
+
+@pytest.mark.parametrize(
+    ("released", "current", "allowed"),
+    [
+        ("0.1.0", "0.1.1", False),
+        ("0.1.3", "0.2.0", True),
+        ("0.1.0", "1.0.0", True),
+        ("1.2.0", "1.3.0", False),
+        ("1.2.0", "2.0.0", True),
+        ("1.2.0", "1.2.0", False),
+    ],
+)
+def test_the_version_rule(released: str, current: str, allowed: bool) -> None:
+    assert breaking_allowed(parse_version(released), parse_version(current)) is allowed
+
+
+def test_the_newest_release_is_found_by_version_not_by_name(tmp_path: Path) -> None:
+    for version in ("0.9.0", "0.10.0", "0.2.1"):
+        (tmp_path / f"openapi-{version}.yaml").write_text("{}", encoding="utf-8")
+
+    assert newest_released(tmp_path) == ("0.10.0", tmp_path / "openapi-0.10.0.yaml")
+
+
+# --- the command, end to end, on a copy of the spec ------------------------------------------------------------
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    shutil.copy(SPEC, tmp_path / "openapi.yaml")
+    (tmp_path / "released").mkdir()
+    shutil.copy(CHANGELOG, tmp_path / "CHANGELOG.md")
+    return tmp_path
+
+
+def _run(workspace: Path, *args: str) -> int:
+    paths = ["--spec", str(workspace / "openapi.yaml"), "--released-dir", str(workspace / "released")]
+    return main([*args, *paths, "--changelog-file", str(workspace / "CHANGELOG.md")])
+
+
+def _edit(workspace: Path, change: Any) -> None:
+    spec = load(workspace / "openapi.yaml")
+    change(spec)
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    (workspace / "openapi.yaml").write_text(yaml.dump(spec, Dumper=dumper, sort_keys=False), encoding="utf-8")
+
+
+def _released(workspace: Path, version: str) -> Path:
+    """Release the workspace's spec under `version`, starting from a changelog that was never released."""
+    _edit(workspace, lambda spec: spec["info"].update(version=version))
+    for old in (workspace / "released").glob("*.yaml"):
+        old.unlink()
+    first = "Nothing released yet: `make release` releases the contract as it is.\n"
+    changelog = workspace / "CHANGELOG.md"
+    changelog.write_text(api_changelog.with_unreleased(changelog.read_text(encoding="utf-8"), first))
+    assert _run(workspace, "--release") == 0
+    return workspace
+
+
+def test_the_committed_spec_passes_the_gate() -> None:
+    assert main([]) == 0
+
+
+def test_release_copies_the_spec_and_dates_the_changelog(workspace: Path) -> None:
+    _released(workspace, "0.3.0")
+
+    assert (workspace / "released" / "openapi-0.3.0.yaml").read_bytes() == (workspace / "openapi.yaml").read_bytes()
+    text = (workspace / "CHANGELOG.md").read_text(encoding="utf-8")
+    assert "## Unreleased\n\nNo contract changes since 0.3.0.\n\n## 0.3.0 (" in text
+    assert "The first released contract: " in text
+    assert _run(workspace, "--release") == 1  # the same version twice
+
+
+def test_a_breaking_change_fails_without_a_major_bump_and_passes_with_one(
+    workspace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _released(workspace, "0.3.0")
+    _edit(workspace, lambda spec: spec["paths"].pop("/api/v1/demo/async"))
+    capsys.readouterr()
+
+    assert _run(workspace) == 1
+    assert "BREAKING  GET /api/v1/demo/async: operation removed" in capsys.readouterr().out
+
+    _edit(workspace, lambda spec: spec["info"].update(version="0.3.1"))
+    assert _run(workspace) == 1  # a patch bump is not enough
+
+    _edit(workspace, lambda spec: spec["info"].update(version="0.4.0"))
+    assert _run(workspace) == 1  # allowed now, but the changelog does not list it yet
+    assert "run `make changelog`" in capsys.readouterr().out
+
+    assert _run(workspace, "--changelog") == 0
+    assert "- `GET /api/v1/demo/async`: operation removed" in (workspace / "CHANGELOG.md").read_text(encoding="utf-8")
+    assert _run(workspace) == 0
+
+
+def test_a_compatible_change_passes_once_the_changelog_lists_it(workspace: Path) -> None:
+    _released(workspace, "1.0.0")
+
+    def add_optional_parameter(spec: dict[str, Any]) -> None:
+        parameter = {"name": "verbose", "in": "query", "schema": {"type": "boolean"}}
+        spec["paths"]["/health"]["get"].setdefault("parameters", []).append(parameter)
+
+    _edit(workspace, add_optional_parameter)
+
+    assert _run(workspace) == 1  # the changelog is stale
+    assert _run(workspace, "--changelog") == 0
+    assert _run(workspace) == 0
+    text = (workspace / "CHANGELOG.md").read_text(encoding="utf-8")
+    assert "### Compatible\n\n- `GET /health query parameter verbose`: added\n" in text
+
+
+def test_a_version_older_than_the_release_fails(workspace: Path) -> None:
+    _released(workspace, "0.3.0")
+    _edit(workspace, lambda spec: spec["info"].update(version="0.2.9"))
+
+    assert _run(workspace) == 1
+
+
+def test_a_version_that_is_not_semver_is_refused(workspace: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _edit(workspace, lambda spec: spec["info"].update(version="v1"))
+
+    assert _run(workspace) == 2
+    assert "is not a plain semantic version" in capsys.readouterr().err

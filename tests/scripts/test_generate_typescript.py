@@ -1,0 +1,103 @@
+"""The TypeScript step of the generator: types and client drift-checked with generated/, and a spec change that
+breaks the client's callers fails their compilation."""
+
+from __future__ import annotations
+
+import copy
+import shutil
+import subprocess  # nosec B404
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from scripts.generate import ROOT, main
+from scripts.generate_typescript import HEADER, TABLE_MARKER, generate_typescript, problem_statuses, render_client
+from scripts.spec_reader import SpecError
+
+SPEC = ROOT / "spec" / "openapi.yaml"
+GENERATED = ROOT / "generated"
+
+
+def _spec() -> dict[str, Any]:
+    document: dict[str, Any] = yaml.safe_load(SPEC.read_text(encoding="utf-8"))
+    return document
+
+
+@pytest.fixture
+def scratch() -> Iterator[Path]:
+    # Inside the project (git-ignored), so node finds node_modules/ from there as it does from generated/.
+    with tempfile.TemporaryDirectory(dir=ROOT, prefix=".check-generated-ts-") as folder:
+        yield Path(folder)
+
+
+def test_problem_statuses_are_each_operations_declared_errors() -> None:
+    table = problem_statuses(_spec())
+
+    assert table["/api/v1/users/{user_id}"]["delete"] == [401, 403, 404, 409, 412, 413, 422, 429, 500, 503, 504]
+    assert 304 not in table["/api/v1/users/{user_id}"]["get"]  # not an error: problemOf answers undefined
+    assert "parameters" not in table["/api/v1/users/{user_id}"]  # the path-level parameters are no method
+
+
+def test_a_response_range_is_refused_rather_than_guessed() -> None:
+    spec: dict[str, Any] = {"paths": {"/things": {"get": {"responses": {"200": {}, "4XX": {}}}}}}
+
+    with pytest.raises(SpecError, match=r"GET /things: response '4XX' is not a status code"):
+        problem_statuses(spec)
+
+
+def test_the_client_gets_the_table_in_place_of_the_marker() -> None:
+    client = render_client({"paths": {"/things": {"get": {"responses": {"200": {}, "404": {}, "500": {}}}}}})
+
+    assert client.startswith(HEADER)
+    assert TABLE_MARKER not in client
+    assert 'export const problemStatuses = {\n  "/things": {\n    get: [404, 500],\n  },\n} as const;\n' in client
+
+
+@pytest.mark.slow
+def test_a_spec_change_makes_the_committed_types_stale(scratch: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = _spec()
+    spec["components"]["schemas"]["UserPatch"]["properties"]["nickname"] = {"type": "string", "maxLength": 40}
+    changed = scratch / "spec" / "openapi.yaml"
+    changed.parent.mkdir()
+    changed.write_text(yaml.safe_dump(spec, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    shutil.copy(SPEC.with_name("asyncapi.yaml"), changed.with_name("asyncapi.yaml"))
+
+    assert main(["--check", "--spec", str(changed), "--out", str(GENERATED)]) == 1
+
+    out = capsys.readouterr().out
+    assert "generated/typescript/schema.d.ts (from the spec)" in out
+    assert "+            nickname?: string;" in out
+
+
+def _compile_client_tests(root: Path) -> subprocess.CompletedProcess[str]:
+    """tsc --noEmit over a copy of tests/typescript/ beside ``root``/generated/typescript/, as make test-ts does."""
+    shutil.copytree(ROOT / "tests" / "typescript", root / "tests" / "typescript")
+    node = shutil.which("node")
+    assert node is not None
+    command = [node, str(ROOT / "node_modules" / "typescript" / "bin" / "tsc"), "-p", "tests/typescript", "--noEmit"]
+    return subprocess.run(command, cwd=root, capture_output=True, text=True, check=False)  # nosec B603
+
+
+@pytest.mark.slow
+def test_a_breaking_spec_change_fails_the_client_compilation(scratch: Path) -> None:
+    # Renaming a response field the client code reads: the journey's `data.access_token` must stop compiling.
+    spec = _spec()
+    token_pair = copy.deepcopy(spec["components"]["schemas"]["TokenPair"])
+    token_pair["properties"]["token"] = token_pair["properties"].pop("access_token")
+    token_pair["required"] = ["token" if name == "access_token" else name for name in token_pair["required"]]
+    spec["components"]["schemas"]["TokenPair"] = token_pair
+    changed = scratch / "openapi.yaml"
+    changed.write_text(yaml.safe_dump(spec, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    generate_typescript(changed, scratch / "generated" / "typescript")
+
+    result = _compile_client_tests(scratch)
+
+    assert result.returncode != 0
+    errors = [line for line in result.stdout.splitlines() if "error TS" in line]
+    assert errors, result.stdout + result.stderr
+    assert all("access_token" in line for line in errors), errors
+    assert any(line.startswith("tests/typescript/journey.test.ts(") for line in errors), errors

@@ -1,0 +1,54 @@
+// Compiled, never run: proof that the generated types catch a frontend's mistakes. Each `@ts-expect-error` line
+// fails the build ("Unused '@ts-expect-error' directive") the day the call under it type-checks, e.g. because the
+// types stopped following the spec.
+import { createCharterClient, problemOf, type components } from "../../generated/typescript/client";
+
+export async function misuses(): Promise<void> {
+  const api = createCharterClient({ baseUrl: "http://127.0.0.1:8000" });
+  const user_id = "3f0c8a52-6f0e-4d51-9a42-3c0d7f6c8b11";
+
+  // @ts-expect-error -- a path the spec does not have
+  await api.GET("/api/v1/user", {});
+  // @ts-expect-error -- a method the path does not have
+  await api.DELETE("/health", {});
+  // openapi-fetch infers the init object as a type parameter, so an inline body literal escapes TypeScript's excess
+  // property check: build a body as a typed value to have an unknown field refused.
+  // @ts-expect-error -- a body field the schema does not have
+  const extra: components["schemas"]["UserCreate"] = { email: "a@example.com", name: "A", nickname: "a" };
+  await api.POST("/api/v1/users", { body: extra });
+  // @ts-expect-error -- a required body field (name) is missing
+  await api.POST("/api/v1/users", { body: { email: "a@example.com" } });
+  // @ts-expect-error -- a value outside the enum
+  await api.POST("/api/v1/users", { body: { email: "a@example.com", name: "A", role: "root" } });
+  // @ts-expect-error -- the body is required
+  await api.POST("/api/v1/auth/login", {});
+  // @ts-expect-error -- a path parameter of the wrong type
+  await api.GET("/api/v1/users/{user_id}", { params: { path: { user_id: 42 } } });
+  // @ts-expect-error -- the path parameter is missing
+  await api.GET("/api/v1/users/{user_id}", { params: { path: {} } });
+  // @ts-expect-error -- a query parameter outside its enum
+  await api.GET("/api/v1/users", { params: { query: { sort: "age" } } });
+
+  const read = await api.GET("/api/v1/users/{user_id}", { params: { path: { user_id } } });
+  // @ts-expect-error -- data is undefined until the call is known to have succeeded
+  console.log(read.data.email);
+  if (read.data) {
+    // @ts-expect-error -- the User schema never carries a password
+    console.log(read.data.password);
+    // @ts-expect-error -- the id is read-only
+    read.data.id = "another";
+  }
+
+  const problem = problemOf("/api/v1/users/{user_id}", "get", read);
+  if (problem) {
+    switch (problem.status) {
+      case 404:
+        break;
+      // @ts-expect-error -- getUser declares no 409 answer
+      case 409:
+        break;
+    }
+  }
+  // @ts-expect-error -- problemOf only knows the spec's operations
+  problemOf("/health", "post", read);
+}
