@@ -27,7 +27,7 @@ from typing import Any
 from load.bench_service import PAGE, Service, create_users_script, running_service, soak_script
 from load.rss import MB, sampling, status_bytes, trend, wait_until_idle
 from load.wrk import Summary, WrkResult, pinned_server, raise_open_files_limit, run_wrk, summarise, uvicorn_argv
-from scripts.fuzz import ROOT, free_port
+from scripts.live_service import ROOT, free_port
 
 REPORTS = ROOT / "reports" / "bench"
 HEALTH_TARGET = 0.70  # full-stack GET /health ÷ the baseline's

@@ -12,7 +12,7 @@ import statistics
 import sys
 
 from load.wrk import pinned_server, run_wrk, uvicorn_argv
-from scripts.fuzz import free_port
+from scripts.live_service import free_port
 
 VARIANTS = ("typed", "untyped", "json_response")
 

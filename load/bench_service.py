@@ -21,8 +21,8 @@ from subprocess import Popen  # nosec B404 - the type only
 from typing import Any
 
 from load.wrk import pinned_server
-from scripts.fuzz import free_port
 from scripts.generate_jwt_keys import write_key
+from scripts.live_service import free_port
 
 ADMIN_EMAIL = "bench-admin@example.com"
 SEED_USERS = 100  # two full pages of 50, so the list reads a full page whatever the order

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from scripts.fuzz import ROOT, wait_until_ready
+from scripts.live_service import ROOT, wait_until_ready
 
 SERVER_CPU = 0
 LOAD_CPU = 1

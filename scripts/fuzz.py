@@ -17,40 +17,15 @@ import json
 import os
 import re
 import secrets
-import signal
-import socket
 import subprocess  # nosec B404
 import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from scripts.live_service import ROOT, free_port, serving, tool_service_env
+
 PHASES = "examples,coverage,fuzzing,stateful"
 FUZZ_ADMIN_EMAIL = "fuzz-admin@example.com"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_until_ready(url: str, server: subprocess.Popen[bytes], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"the server exited with code {server.returncode} before it was ready")
-        try:
-            with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310  # nosec B310
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"{url} was not ready within {timeout:g} s")
 
 
 def operation_reach(spec_path: Path, har_path: Path) -> dict[str, dict[int, int]]:
@@ -103,40 +78,30 @@ def main(argv: list[str] | None = None) -> int:
     base = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory(prefix="charter-fuzz-") as data_dir:
         admin_password = secrets.token_urlsafe(24)  # random and long: passes the password rules, never reused
-        env = {**os.environ, "APP_ENV": "test", "HOST": "127.0.0.1", "PORT": str(port), "DATA_DIR": data_dir}
-        env |= {"WORKERS": "1", "RATE_LIMIT_ENABLED": "false"}
-        env |= {"ADMIN_EMAIL": FUZZ_ADMIN_EMAIL, "ADMIN_PASSWORD": admin_password}
+        env = tool_service_env(
+            port=port, data_dir=data_dir, admin_email=FUZZ_ADMIN_EMAIL, admin_password=admin_password
+        )
         st_env = {**os.environ, "CHARTER_FUZZ_EMAIL": FUZZ_ADMIN_EMAIL, "CHARTER_FUZZ_PASSWORD": admin_password}
         log_path = args.reports / "server.log"
-        with log_path.open("wb") as log:
-            serve = [sys.executable, "-m", "impl"]
-            server = subprocess.Popen(serve, cwd=ROOT, env=env, stdout=log, stderr=log)  # noqa: S603  # nosec B603
-            try:
-                wait_until_ready(f"{base}/readyz", server, args.startup_timeout)
-                print(f"fuzz: service ready at {base}; running Schemathesis", flush=True)
-                command = [
-                    str(Path(sys.executable).with_name("st")),
-                    "run",
-                    f"{base}/openapi.json",
-                    # Checks and their per-operation settings come from schemathesis.toml (all enabled there); a
-                    # `--checks` option here would override the operations' own exceptions.
-                    "--phases",
-                    PHASES,
-                    "--report",
-                    "junit,har",
-                    "--report-dir",
-                    str(args.reports),
-                    *args.st_args,
-                ]
-                run = subprocess.run(command, cwd=ROOT, env=st_env, check=False)  # noqa: S603  # nosec B603
-                code = run.returncode
-            finally:
-                server.send_signal(signal.SIGTERM)
-                try:
-                    server.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    server.kill()
-                    server.wait()
+        serve = [sys.executable, "-m", "impl"]
+        with serving(serve, env=env, log_path=log_path, ready_url=f"{base}/readyz", timeout=args.startup_timeout):
+            print(f"fuzz: service ready at {base}; running Schemathesis", flush=True)
+            command = [
+                str(Path(sys.executable).with_name("st")),
+                "run",
+                f"{base}/openapi.json",
+                # Checks and their per-operation settings come from schemathesis.toml (all enabled there); a
+                # `--checks` option here would override the operations' own exceptions.
+                "--phases",
+                PHASES,
+                "--report",
+                "junit,har",
+                "--report-dir",
+                str(args.reports),
+                *args.st_args,
+            ]
+            run = subprocess.run(command, cwd=ROOT, env=st_env, check=False)  # noqa: S603  # nosec B603
+            code = run.returncode
     server_log = log_path.read_text(encoding="utf-8", errors="replace")
     if "Traceback" in server_log:
         print(f"fuzz: the server logged a traceback (see {log_path})", file=sys.stderr)

@@ -14,15 +14,13 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
-import signal
 import subprocess  # nosec B404
 import sys
 import tempfile
 from pathlib import Path
 
-from scripts.fuzz import free_port, wait_until_ready
+from scripts.live_service import ROOT, free_port, serving, tool_service_env
 
-ROOT = Path(__file__).resolve().parent.parent
 LOAD_ADMIN_EMAIL = "load-admin@example.com"
 ADMIN_ENV = ("CHARTER_LOAD_ADMIN_EMAIL", "CHARTER_LOAD_ADMIN_PASSWORD")
 
@@ -65,25 +63,14 @@ def run_against_local_service(args: argparse.Namespace) -> int:
     base = f"http://127.0.0.1:{port}"
     admin_password = secrets.token_urlsafe(24)  # random and long: passes the password rules, never reused
     with tempfile.TemporaryDirectory(prefix="charter-load-") as data_dir:
-        env = {**os.environ, "APP_ENV": "test", "HOST": "127.0.0.1", "PORT": str(port), "DATA_DIR": data_dir}
-        env |= {"WORKERS": "1", "RATE_LIMIT_ENABLED": "false"}
-        env |= {"ADMIN_EMAIL": LOAD_ADMIN_EMAIL, "ADMIN_PASSWORD": admin_password}
-        env.pop("DATABASE_URL", None)  # the fresh SQLite file in DATA_DIR, never a database of the caller's
+        env = tool_service_env(
+            port=port, data_dir=data_dir, admin_email=LOAD_ADMIN_EMAIL, admin_password=admin_password
+        )
         log_path = args.reports / f"{args.name}-server.log"
-        with log_path.open("wb") as log:
-            serve = [sys.executable, "-m", "impl"]
-            server = subprocess.Popen(serve, cwd=ROOT, env=env, stdout=log, stderr=log)  # noqa: S603  # nosec B603
-            try:
-                wait_until_ready(f"{base}/readyz", server, args.startup_timeout)
-                print(f"load: service ready at {base} (SQLite in {data_dir}, rate limits off)", flush=True)
-                code = run_locust(args, base, (LOAD_ADMIN_EMAIL, admin_password))
-            finally:
-                server.send_signal(signal.SIGTERM)
-                try:
-                    server.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    server.kill()
-                    server.wait()
+        serve = [sys.executable, "-m", "impl"]
+        with serving(serve, env=env, log_path=log_path, ready_url=f"{base}/readyz", timeout=args.startup_timeout):
+            print(f"load: service ready at {base} (SQLite in {data_dir}, rate limits off)", flush=True)
+            code = run_locust(args, base, (LOAD_ADMIN_EMAIL, admin_password))
     if "Traceback" in log_path.read_text(encoding="utf-8", errors="replace"):
         print(f"load: the service logged a traceback (see {log_path})", file=sys.stderr)
         return code or 1

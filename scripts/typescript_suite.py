@@ -25,9 +25,8 @@ from pathlib import Path
 
 import yaml
 
-from scripts.fuzz import free_port
 from scripts.generate_typescript import generate_typescript
-from scripts.live_service import serving
+from scripts.live_service import free_port, serving, tool_service_env
 from scripts.mock import SPEC, prism_command
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -116,9 +115,15 @@ def _run_against_servers(*, out: Path, spec_json: Path, startup_timeout: float) 
     service_port, mock_port = free_port(), free_port()
     admin_password = secrets.token_urlsafe(24)  # random and long: passes the password rules, never reused
     with tempfile.TemporaryDirectory(prefix="charter-ts-") as data_dir, ExitStack() as stack:
-        service_env = {**os.environ, "APP_ENV": "test", "HOST": "127.0.0.1", "PORT": str(service_port)}
-        service_env |= {"DATA_DIR": data_dir, "WORKERS": "1", **FAST_HASHING}
-        service_env |= {"ADMIN_EMAIL": ADMIN_EMAIL, "ADMIN_PASSWORD": admin_password}
+        # The spec's own rate limits stay on: the journey handles a 429 through the typed error union.
+        service_env = tool_service_env(
+            port=service_port,
+            data_dir=data_dir,
+            admin_email=ADMIN_EMAIL,
+            admin_password=admin_password,
+            rate_limits=True,
+        )
+        service_env |= FAST_HASHING
         base_url, mock_url = f"http://127.0.0.1:{service_port}", f"http://127.0.0.1:{mock_port}"
         prism = prism_command(port=mock_port)
         stack.enter_context(

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from scripts.fuzz import ROOT, free_port, wait_until_ready
+from scripts.live_service import ROOT, free_port, wait_until_ready
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, admin_sql, fresh_database
 
 __all__ = ["ServerProcess", "admin_sql", "fresh_database", "rss_bytes", "server_process"]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts.fuzz import ROOT, free_port, wait_until_ready
+from scripts.live_service import ROOT, free_port, wait_until_ready
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, bearer
 
 

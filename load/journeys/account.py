@@ -10,7 +10,7 @@ import random
 
 from locust import task
 
-from load.journeys.calls import bearer, call, etag_of
+from load.journeys.calls import call, read_user
 from load.journeys.data import new_password
 from load.journeys.member import Member
 from load.run_state import Credentials
@@ -54,19 +54,7 @@ class Newcomer(Member):
     def read_own_user(self, user_id: str) -> None:
         """The user resource as its owner: GET, revalidation with If-None-Match (304), HEAD."""
         path = f"/api/v1/users/{user_id}"
-        first = call(self.client, "GET", path, name="getUser", headers=self.auth)
-        if first is None:
-            return
-        etag = etag_of(first)
-        call(
-            self.client,
-            "GET",
-            path,
-            name="getUser",
-            expect=(304,),
-            headers=bearer(self.access_token, **{"If-None-Match": etag}),
-        )
-        call(self.client, "HEAD", path, name="headUser", headers=self.auth)
+        read_user(self.client, path, access_token=self.access_token)
 
     def change_password(self) -> None:
         if self.credentials is None:

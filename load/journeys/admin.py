@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from locust import task
 
-from load.journeys.calls import bearer, call, etag_of
+from load.journeys.calls import bearer, call, etag_of, read_user
 from load.journeys.data import unique_email
 from load.journeys.member import Member
 from load.run_state import run_state
@@ -69,19 +69,10 @@ class Administrator(Member):
             return
         path = f"/api/v1/users/{created.json()['id']}"
         self.think()
-        read = call(self.client, "GET", path, name="getUser", headers=self.auth)
+        read = read_user(self.client, path, access_token=self.access_token)
         if read is None:
             return
         etag = etag_of(read)
-        call(
-            self.client,
-            "GET",
-            path,
-            name="getUser",
-            expect=(304,),
-            headers=bearer(self.access_token, **{"If-None-Match": etag}),
-        )
-        call(self.client, "HEAD", path, name="headUser", headers=self.auth)
         call(self.client, "OPTIONS", path, name="optionsUser", expect=(204,), headers=self.auth)
         self.think()
         patched = call(

@@ -61,3 +61,14 @@ def etag_of(response: ResponseContextManager | None) -> str:
 
 def bearer(token: str, **headers: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}", **headers}
+
+
+def read_user(client: FastHttpSession, path: str, *, access_token: str) -> ResponseContextManager | None:
+    """A user read the way a caching client does it: GET, then revalidate with If-None-Match (304), then HEAD."""
+    first = call(client, "GET", path, name="getUser", headers=bearer(access_token))
+    if first is None:
+        return None
+    revalidate = bearer(access_token, **{"If-None-Match": etag_of(first)})
+    call(client, "GET", path, name="getUser", expect=(304,), headers=revalidate)
+    call(client, "HEAD", path, name="headUser", headers=bearer(access_token))
+    return first

@@ -19,7 +19,7 @@ import redis
 from fastapi.testclient import TestClient
 
 from impl.app import create_app
-from scripts.fuzz import free_port
+from scripts.live_service import free_port
 from tests.conftest import bearer, sign_in, test_settings
 from tests.owasp.conftest import AUTH
 

@@ -19,7 +19,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from impl.app import create_app
-from scripts.fuzz import ROOT, free_port, wait_until_ready
+from scripts.live_service import ROOT, free_port, wait_until_ready
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, test_settings
 from tests.owasp.conftest import AUTH
 

@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from scripts.fuzz import ROOT, free_port, wait_until_ready
+from scripts.live_service import ROOT, free_port, wait_until_ready
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, bearer, fresh_database
 
 pytestmark = pytest.mark.slow

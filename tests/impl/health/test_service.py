@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from impl.app import create_app
 from impl.platform.settings import Settings
 from impl.platform.shutdown import GracefulShutdown
-from scripts.fuzz import free_port
+from scripts.live_service import free_port
 from tests.conftest import bearer, sign_in, test_settings
 
 
