@@ -108,7 +108,7 @@ format: $(SYNCED) ## Apply ruff's fixes and formatting
 	$(BIN)/ruff format .
 
 .PHONY: test
-test: $(SYNCED) ## Run the test suite (includes in-process contract fuzzing and the gate tests)
+test: $(SYNCED) $(NODE_SYNCED) ## Run the test suite (includes in-process contract fuzzing and the gate tests)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 .PHONY: fuzz
