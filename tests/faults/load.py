@@ -59,11 +59,15 @@ class Caller:
 
     def call(self, operation: str, method: str, path: str, **options: Any) -> httpx.Response | None:
         started = time.monotonic()
+        key = object()
+        self.load.pending[key] = (operation, started)  # dict item assignment and pop are atomic too
         try:
             response = self.client.request(method, path, **options)
         except httpx.HTTPError as error:
             self._record(Outcome(operation, started, time.monotonic(), None, error=type(error).__name__))
             return None
+        finally:
+            self.load.pending.pop(key, None)
         self._record(
             Outcome(
                 operation,
@@ -86,6 +90,21 @@ class Load:
     def __init__(self) -> None:
         self.outcomes: list[Outcome] = []
         self.created: dict[str, str] = {}
+        self.pending: dict[object, tuple[str, float]] = {}  # requests sent and not yet answered: (operation, started)
+
+    def wait_for_pending(self, operation: str, *, older_than: float, younger_than: float, timeout: float) -> bool:
+        """Wait until an ``operation`` request has been pending for between the two ages (seconds); False if none
+        was within ``timeout``. A fault test signals then, so it surely catches one mid-way on the server."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            now = time.monotonic()
+            if any(
+                name == operation and older_than <= now - started < younger_than
+                for name, started in list(self.pending.values())
+            ):
+                return True
+            time.sleep(0.005)
+        return False
 
     def between(self, start: float, end: float = float("inf")) -> list[Outcome]:
         """The requests that started in [start, end)."""
