@@ -213,20 +213,16 @@ class TokenService:
         return claims, times
 
     def _check_times(self, payload: dict[str, Any]) -> TimeClaims:
-        now = self._clock()
-        expires_at = _numeric_date(payload, "exp")
-        if expires_at <= now - self._leeway:
-            raise InvalidTokenError("expired")
-        not_before = _numeric_date(payload, "nbf")
-        if not_before > now + self._leeway:
-            raise InvalidTokenError("not yet valid")
-        issued_at = _numeric_date(payload, "iat")
-        if issued_at > now + self._leeway:
-            raise InvalidTokenError("not yet valid")
-        return TimeClaims(expires_at=expires_at, not_before=not_before, issued_at=issued_at)
+        times = TimeClaims(
+            expires_at=_numeric_date(payload, "exp"),
+            not_before=_numeric_date(payload, "nbf"),
+            issued_at=_numeric_date(payload, "iat"),
+        )
+        self._check_time_claims(times)
+        return times
 
     def _check_time_claims(self, times: TimeClaims) -> None:
-        """The checks of :meth:`_check_times`, again, on a token verified earlier (the clock has moved since)."""
+        """Against the service's clock; also for a token verified earlier (the clock has moved since)."""
         now = self._clock()
         if times.expires_at <= now - self._leeway:
             raise InvalidTokenError("expired")
