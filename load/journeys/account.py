@@ -35,16 +35,8 @@ class Newcomer(Member):
         headers = self.auth | {"Content-Type": "application/merge-patch+json"}
         call(self.client, "PATCH", "/api/v1/auth/me", name="updateMe", json=patch, headers=headers)
         self.think()
-        pair = call(
-            self.client,
-            "POST",
-            "/api/v1/auth/refresh",
-            name="refreshTokens",
-            json={"refresh_token": self.refresh_token},
-        )
-        if pair is None:
+        if not self.refresh_tokens():
             return
-        self.keep(pair.json())
         if random.random() < 0.2:  # noqa: S311  # nosec B311  (one newcomer in five changes their password)
             self.think()
             self.change_password()

@@ -65,6 +65,20 @@ class Member(FastHttpUser):
         lifetime = float(str(pair["expires_in"]))
         self._renew_at = time.monotonic() + RENEW_AFTER * lifetime
 
+    def refresh_tokens(self) -> bool:
+        """Trade the refresh token for a new pair (rotation) and keep it; False when that failed (counted)."""
+        pair = call(
+            self.client,
+            "POST",
+            "/api/v1/auth/refresh",
+            name="refreshTokens",
+            json={"refresh_token": self.refresh_token},
+        )
+        if pair is None:
+            return False
+        self.keep(pair.json())
+        return True
+
     def signed_in(self) -> bool:
         """True with a usable access token, signing in again first when the current one is near its end."""
         if self.access_token and time.monotonic() < self._renew_at:

@@ -63,12 +63,4 @@ class Reader(Member):
     def refresh(self) -> None:
         if not self.signed_in() or random.random() > 0.3:  # noqa: S311  # nosec B311
             return
-        pair = call(
-            self.client,
-            "POST",
-            "/api/v1/auth/refresh",
-            name="refreshTokens",
-            json={"refresh_token": self.refresh_token},
-        )
-        if pair is not None:
-            self.keep(pair.json())
+        self.refresh_tokens()
