@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 
 from impl.app import create_app
 from tests.conftest import bearer, sign_in, test_settings
-from tests.faults.throwaway_postgres import PostgresUnavailableError, ThrowawayPostgres, throwaway_postgres
+from tests.faults.throwaway_postgres import ThrowawayPostgres, throwaway_postgres_or_skip
 from tests.impl.platform.metrics_scrape import sample
 
 pytestmark = pytest.mark.slow
@@ -34,15 +34,8 @@ OPEN, CLOSED = 2, 0  # charter_circuit_breaker_state
 
 @pytest.fixture(scope="module")
 def postgres() -> Iterator[ThrowawayPostgres]:
-    try:
-        cluster = throwaway_postgres()
-        server = cluster.__enter__()
-    except PostgresUnavailableError as reason:
-        pytest.skip(f"cannot start a throw-away PostgreSQL here: {reason}")
-    try:
+    with throwaway_postgres_or_skip() as server:
         yield server
-    finally:
-        cluster.__exit__(None, None, None)
 
 
 @contextlib.contextmanager

@@ -16,7 +16,7 @@ from tests.conftest import bearer
 from tests.faults.load import admin_token
 from tests.faults.readback import lost_users
 from tests.faults.scenario import FaultRun, assert_recovered, describe, fault_under_load
-from tests.faults.throwaway_postgres import PostgresUnavailableError, throwaway_postgres
+from tests.faults.throwaway_postgres import throwaway_postgres_or_skip
 from tests.server_processes import server_process
 
 pytestmark = pytest.mark.slow
@@ -24,12 +24,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[FaultRun, str]]:
-    try:
-        cluster = throwaway_postgres()
-        postgres = cluster.__enter__()
-    except PostgresUnavailableError as reason:
-        pytest.skip(f"cannot start a throw-away PostgreSQL here: {reason}")
-    try:
+    with throwaway_postgres_or_skip() as postgres:
         with server_process(data_dir=tmp_path_factory.mktemp("postgres_fault"), database_url=postgres.url) as server:
             token = admin_token(server.url)
             me = httpx.get(f"{server.url}/api/v1/auth/me", headers=bearer(token), timeout=10)
@@ -42,8 +37,6 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[FaultRun, st
                 restart=postgres.restart,
             )
         yield fault, postgres.url
-    finally:
-        cluster.__exit__(None, None, None)
 
 
 def test_no_answer_is_a_500_only_2xx_or_a_503_problem_with_retry_after(run: tuple[FaultRun, str]) -> None:

@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import asyncpg
+import pytest
 
 from tests.live_server import free_port
 
@@ -184,3 +185,17 @@ def throwaway_postgres() -> Iterator[ThrowawayPostgres]:
             postgres.kill()
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+@contextmanager
+def throwaway_postgres_or_skip() -> Iterator[ThrowawayPostgres]:
+    """:func:`throwaway_postgres`, or the calling test skipped with the reason when this machine cannot run one."""
+    cluster = throwaway_postgres()
+    try:
+        postgres = cluster.__enter__()
+    except PostgresUnavailableError as reason:
+        pytest.skip(f"cannot start a throw-away PostgreSQL here: {reason}")
+    try:
+        yield postgres
+    finally:
+        cluster.__exit__(None, None, None)
