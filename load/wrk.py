@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from scripts.live_service import ROOT, wait_until_ready
+from scripts.live_service import ROOT, stop, wait_until_ready
 
 SERVER_CPU = 0
 LOAD_CPU = 1
@@ -186,13 +186,7 @@ def pinned_server(
         wait_until_ready(ready_url, process, timeout=60)
         yield process
     finally:
-        if process.poll() is None:
-            process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+        stop(process, timeout=30)
 
 
 def uvicorn_argv(factory: str, *, port: int, python: str) -> list[str]:

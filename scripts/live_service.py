@@ -71,15 +71,22 @@ def serving(
             wait_until_ready(ready_url, process, timeout)
             yield process
         finally:
-            _stop(process)
+            stop(process, group=True)
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
+def stop(process: subprocess.Popen[bytes], *, timeout: float = 15.0, group: bool = False) -> None:
+    """SIGTERM (to the process group with ``group``), then SIGKILL when it has not exited within ``timeout``."""
     if process.poll() is not None:
         return
-    os.killpg(process.pid, signal.SIGTERM)
+    if group:
+        os.killpg(process.pid, signal.SIGTERM)
+    else:
+        process.terminate()
     try:
-        process.wait(timeout=15)
+        process.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
+        if group:
+            os.killpg(process.pid, signal.SIGKILL)
+        else:
+            process.kill()
         process.wait()

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from scripts.live_service import ROOT, free_port, wait_until_ready
+from scripts.live_service import ROOT, free_port, stop, wait_until_ready
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, admin_sql, fresh_database
 
 __all__ = ["ServerProcess", "admin_sql", "fresh_database", "rss_bytes", "server_process"]
@@ -55,13 +55,7 @@ def server_process(*, data_dir: Path, database_url: str | None = None, **env: st
         wait_until_ready(f"http://127.0.0.1:{port}/readyz", process, timeout=30)
         yield ServerProcess(process=process, port=port)
     finally:
-        if process.poll() is None:
-            process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+        stop(process)
 
 
 def rss_bytes(pid: int) -> int:
