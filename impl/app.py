@@ -55,14 +55,12 @@ from impl.platform.events import create_event_bus
 from impl.platform.idempotency import IdempotencyStore
 from impl.platform.metrics import Metrics, multiprocess_dir_from_env
 from impl.platform.metrics_endpoint import MetricsEndpoint, metrics_access
-from impl.platform.middleware.access_log import AccessLogMiddleware
 from impl.platform.middleware.body_limit import BodyLimitMiddleware
 from impl.platform.middleware.deprecation import DeprecationHeadersMiddleware
-from impl.platform.middleware.metrics import MetricsMiddleware
-from impl.platform.middleware.rate_limit_headers import RateLimitHeadersMiddleware
-from impl.platform.middleware.request_id import RequestIdMiddleware
+from impl.platform.middleware.edge import EdgeMiddleware
+from impl.platform.middleware.metrics import RequestMetrics
 from impl.platform.middleware.request_timeout import RequestTimeoutMiddleware
-from impl.platform.middleware.security_headers import SecurityHeadersMiddleware
+from impl.platform.middleware.security_headers import SecurityHeaders
 from impl.platform.mock_mode import announce_mock_mode, remove_mock_data
 from impl.platform.openapi_document import (
     DOCS_ASSETS,
@@ -93,7 +91,7 @@ DOCS_PAGES = (*sorted(path for path in DOCUMENTATION_PATHS if not path.endswith(
 
 
 class CharterApp(FastAPI):
-    """FastAPI that describes itself with the hand-written document and puts the request-ID middleware outermost."""
+    """FastAPI that describes itself with the hand-written document and puts the edge middleware outermost."""
 
     metrics: Metrics | None = None  # set by create_app; counts every request from just inside the request ID
     tracing: Tracing | None = None  # set by create_app when TRACING_ENABLED; otherwise no tracing layer at all
@@ -119,19 +117,18 @@ class CharterApp(FastAPI):
             # choose its address (and with it, its rate-limit budget).
             # uvicorn types ASGI apps with its own TypedDicts; the object is a plain ASGI app either way.
             app = cast(ASGIApp, ProxyHeadersMiddleware(cast(Any, app), trusted_hosts=self.trusted_proxies))
-        app = SecurityHeadersMiddleware(app, docs_paths=DOCS_PAGES)
-        if self.metrics is not None:
-            # Outside the error middleware and the security headers: a 500, a 413 or a 504 is counted like the rest.
-            app = MetricsMiddleware(app, metrics=self.metrics)
-        if self.access_log:
-            # Inside the request ID (its log context is bound), outside the error middleware (a crash is logged
-            # with its 500) and outside the proxy headers (it reads the client address they rewrite, afterwards).
-            app = AccessLogMiddleware(app)
         if self.tracing is not None:
-            # Inside the request ID (it replaces the log context's trace_id with its span's), outside the access
-            # log (whose line then names the trace) and everything else (the span covers the whole answer).
+            # Inside the edge (it binds its span's trace_id into the log context the edge began, which the access
+            # line then names), outside everything else (the span covers the whole answer).
             app = self.tracing.middleware(app)
-        return RequestIdMiddleware(app)
+        # Outermost: request ID, security and rate-limit headers, metrics and the access line, for every answer
+        # (a 500, a 413, a 504 too). It reads the client address after the proxy headers rewrote it.
+        return EdgeMiddleware(
+            app,
+            security=SecurityHeaders(docs_paths=DOCS_PAGES),
+            metrics=RequestMetrics(self.metrics) if self.metrics is not None else None,
+            access_log=self.access_log,
+        )
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -332,7 +329,6 @@ def create_app(settings: Settings) -> FastAPI:
         max_body_bytes=settings.max_body_bytes,
         limits_by_path={FILES_COLLECTION: files.max_request_bytes},
     )
-    app.add_middleware(RateLimitHeadersMiddleware)
     # Inside CORS, so a 504 still carries the CORS headers a browser needs to read it.
     app.add_middleware(RequestTimeoutMiddleware, timeout_seconds=settings.request_timeout_seconds)
     if DEPRECATIONS:

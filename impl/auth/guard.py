@@ -99,7 +99,7 @@ class AccessGuard:
         outcome = await self._limiter.hit(policy=policy, key=key)
         headers = outcome.headers()
         if headers:
-            # RateLimitHeadersMiddleware copies these onto the response, whatever the handler answers.
+            # The edge middleware copies these onto the response, whatever the handler answers.
             request.scope.setdefault("state", {})[RATE_LIMIT_STATE] = headers
         if not outcome.allowed:
             raise RateLimitExceededError(outcome=outcome)

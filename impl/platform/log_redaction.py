@@ -58,9 +58,19 @@ VALUE_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"([a-z][a-z0-9+.-]*://[^/\s:@]*:)[^@\s/]+@"), rf"\1{MASK}@"),
 )
 # Each pattern above needs one of these (ignoring case, a superset of "eyJ"): a string without any cannot match,
-# and one scan replaces four substitutions. Almost every value logged is such a string (an access-log line's
-# fields are), and the four substitutions cost a sixth of a GET /health answer (py-spy, `make bench`).
-_MAY_HOLD_A_SECRET = re.compile(r"(?i)eyj|bearer|basic|passw|secret|token|api[_-]?key|://")
+# and one check replaces four substitutions. Almost every value logged is such a string (an access line's fields
+# are), and the four substitutions cost a sixth of a GET /health answer (py-spy, `make bench`). Substring tests on
+# the lower-cased text, not one case-insensitive alternation: Python's regex engine tries every alternative at every
+# position, ~6 µs for an access line's text; this is a tenth of that.
+_TRIGGERS = ("eyj", "bearer", "basic", "passw", "secret", "token", "apikey", "api_key", "api-key", "://")
+
+
+def _may_hold_a_secret(text: str) -> bool:
+    lowered = text.lower()
+    for trigger in _TRIGGERS:  # noqa: SIM110 - a plain loop: any() over a generator costs twice as much here
+        if trigger in lowered:
+            return True
+    return False
 
 
 def is_sensitive_key(key: object) -> bool:
@@ -80,7 +90,7 @@ def _is_sensitive_name(key: str) -> bool:
 
 
 def redact_text(text: str) -> str:
-    if _MAY_HOLD_A_SECRET.search(text) is None:
+    if not _may_hold_a_secret(text):
         return text
     for pattern, replacement in VALUE_PATTERNS:
         text = pattern.sub(replacement, text)
@@ -109,9 +119,19 @@ def redact_secrets(_logger: WrappedLogger, _method: str, event_dict: EventDict) 
         # The usual line (an access line): flat scalars. One scan over all its text at once; the separator can
         # be part of no trigger word, so a hit in any one value is a hit here, and no hit means nothing to mask.
         text = "\x00".join(value for value in values if isinstance(value, str))
-        if _MAY_HOLD_A_SECRET.search(text) is None:
-            return {key: MASK if is_sensitive_key(key) else value for key, value in event_dict.items()}
+        if not _may_hold_a_secret(text):
+            sensitive = _sensitive_keys_among(tuple(event_dict))
+            if not sensitive:
+                return event_dict  # the common case (every access line): nothing to mask, nothing copied
+            return {key: MASK if key in sensitive else value for key, value in event_dict.items()}
     return {key: MASK if is_sensitive_key(key) else redact_value(value) for key, value in event_dict.items()}
+
+
+# Lines of one kind have the same keys in the same order (an access line's dozen), so the verdict on the whole set
+# is kept: one lookup instead of one per key. Bounded, as key sets come from code and third parties.
+@functools.lru_cache(maxsize=256)
+def _sensitive_keys_among(keys: tuple[Any, ...]) -> frozenset[Any]:
+    return frozenset(key for key in keys if is_sensitive_key(key))
 
 
 _SCALARS = (str, int, float)  # bool is an int

@@ -9,6 +9,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from impl.platform.problems import problem
 
+HTTP1 = frozenset({"1.0", "1.1"})
+
 
 class ContentTooLargeError(HTTPException):
     """Raised from ``receive`` once a streamed body passes the limit; FastAPI re-raises HTTPExceptions as they are."""
@@ -35,12 +37,23 @@ class BodyLimitMiddleware:
             await self.app(scope, receive, send)
             return
         limit = self.limits_by_path.get(scope["path"], self.limit)
-        declared = next((value for name, value in scope["headers"] if name == b"content-length"), None)
+        declared = chunked = None
+        for name, value in scope["headers"]:
+            if name == b"content-length" and declared is None:
+                declared = value
+            elif name == b"transfer-encoding":
+                chunked = value
         # The server (uvicorn) already rejects a malformed Content-Length; a well-formed one is trusted for the
-        # early refusal and the body is still counted below.
+        # early refusal and the body is still counted below when it could be longer.
         if declared is not None and declared.isdigit() and int(declared) > limit:
             detail = f"The request body exceeds the limit of {limit} bytes."
             await problem(413, detail=detail, instance=scope["path"])(scope, receive, send)
+            return
+        if chunked is None and scope.get("http_version") in HTTP1 and (declared is None or declared.isdigit()):
+            # HTTP/1.x frames a body by Content-Length or chunked transfer coding (RFC 9112 §6.3): without the
+            # latter, the server delivers exactly the declared bytes (or none), already checked. Nothing to count,
+            # and no wrappers for the request to pass through (most requests: every GET).
+            await self.app(scope, receive, send)
             return
 
         received = 0

@@ -7,10 +7,10 @@ matched is ``<unmatched>``, and a method outside HTTP's own is ``OTHER``, so a s
 
 from __future__ import annotations
 
-import time
+from typing import Any
 
 from starlette.routing import Mount
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from impl.platform.metrics import Metrics
 
@@ -36,37 +36,34 @@ def route_template(scope: Scope, *, entry_root_path: str = "") -> str:
     return mounted + template
 
 
-class MetricsMiddleware:
-    """Pure ASGI; sits just inside the request-ID layer, so every answer (a 500, a 504, a 413) is counted."""
+class RequestMetrics:
+    """Counts and times each request; the edge middleware calls :meth:`started` and :meth:`finished`.
 
-    def __init__(self, app: ASGIApp, *, metrics: Metrics) -> None:
-        self.app = app
+    Every answer (a 500, a 504, a 413) is counted: the edge is outside the error middleware.
+    """
+
+    def __init__(self, metrics: Metrics) -> None:
         self.requests = metrics.http_requests
         self.duration = metrics.http_request_duration
         self.in_flight = metrics.http_in_flight
+        # prometheus-client's labels() takes a lock and builds a key each call; the children are stable, and their
+        # number is bounded (known methods x route templates x statuses), so each is looked up once.
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        # An application that fails before it answers is a 500 (Starlette's error layer, inside, has sent that).
-        status = 500
-
-        async def send_and_note_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        entry_root_path = str(scope.get("root_path", ""))
-        started = time.perf_counter()
+    def started(self) -> None:
         self.in_flight.inc()
-        try:
-            await self.app(scope, receive, send_and_note_status)
-        finally:
-            elapsed = time.perf_counter() - started
-            self.in_flight.dec()
-            method = scope["method"] if scope["method"] in KNOWN_METHODS else OTHER_METHOD
-            route = route_template(scope, entry_root_path=entry_root_path)
-            self.requests.labels(method, route, str(status)).inc()
-            self.duration.labels(method, route).observe(elapsed)
+
+    def finished(self, scope: Scope, *, entry_root_path: str, status: int, seconds: float) -> None:
+        self.in_flight.dec()
+        method = scope["method"] if scope["method"] in KNOWN_METHODS else OTHER_METHOD
+        route = route_template(scope, entry_root_path=entry_root_path)
+        key = (method, route, status)
+        children = self._children.get(key)
+        if children is None:
+            children = self._children[key] = (
+                self.requests.labels(method, route, str(status)),
+                self.duration.labels(method, route),
+            )
+        count, duration = children
+        count.inc()
+        duration.observe(seconds)

@@ -1,13 +1,17 @@
-"""Give every request an ID, echo it on every response, and make it available to handlers and logs."""
+"""Give every request an ID, echo it on every response, and make it available to handlers and logs.
+
+The edge middleware (impl/platform/middleware/edge.py) calls :func:`assign_request_id` first thing, and echoes the
+ID on the response; it is the outermost layer, so even the 500 answer of Starlette's error middleware carries it.
+"""
 
 from __future__ import annotations
 
 import re
 import uuid
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
-from impl.platform.log_context import begin_request_context, end_request_context, trace_id_from
+from impl.platform.log_context import begin_request_context, trace_id_from
 
 HEADER = b"x-request-id"
 TRACEPARENT = b"traceparent"
@@ -16,40 +20,28 @@ WELL_FORMED = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
 
 
 def request_id_of(scope: Scope) -> str | None:
-    """The ID the middleware gave this request (``None`` outside it)."""
+    """The ID the edge gave this request (``None`` outside it)."""
     state = scope.get("state")
     return state.get("request_id") if isinstance(state, dict) else None
 
 
-class RequestIdMiddleware:
-    """Accepts a well-formed ``X-Request-ID`` from the client, otherwise generates one; echoes it on the response.
+def assign_request_id(scope: Scope) -> bytes:
+    """The request's ID: the client's ``X-Request-ID`` when well-formed, otherwise a fresh UUID4.
 
-    It is the outermost layer, so even the 500 answer of Starlette's error middleware carries the ID.
+    It is kept in the scope's state (:func:`request_id_of`) and begins the request's log context, so every log line
+    of this request (ours, the libraries') carries it, with the caller's trace ID if a ``traceparent`` came.
     """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        raw = next((value for name, value in scope["headers"] if name == HEADER), None)
-        request_id = raw if raw is not None and WELL_FORMED.fullmatch(raw) else str(uuid.uuid4()).encode("ascii")
-        scope.setdefault("state", {})["request_id"] = request_id.decode("ascii")
-        # Every log line of this request (ours, the libraries') carries its ID, and the caller's trace if any.
-        traceparent = next((value for name, value in scope["headers"] if name == TRACEPARENT), None)
-        begin_request_context(
-            request_id=request_id.decode("ascii"),
-            trace_id=trace_id_from(traceparent.decode("latin-1")) if traceparent is not None else None,
-        )
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", ()), (HEADER, request_id)]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            end_request_context()
+    raw = traceparent = None
+    for name, value in scope["headers"]:  # one pass; the first of each counts
+        if name == HEADER and raw is None:
+            raw = value
+        elif name == TRACEPARENT and traceparent is None:
+            traceparent = value
+    request_id = raw if raw is not None and WELL_FORMED.fullmatch(raw) else str(uuid.uuid4()).encode("ascii")
+    text = request_id.decode("ascii")
+    scope.setdefault("state", {})["request_id"] = text
+    begin_request_context(
+        request_id=text,
+        trace_id=trace_id_from(traceparent.decode("latin-1")) if traceparent is not None else None,
+    )
+    return request_id

@@ -1,4 +1,4 @@
-"""Put the security response headers on every HTTP response, errors included, and take the ``Server`` header off.
+"""The security response headers every HTTP response gets, errors included, and the ``Server`` header taken off.
 
 The API only ever answers with JSON, so its Content-Security-Policy forbids everything: a response that a browser
 somehow renders as a page can run nothing and be framed by no one. The Swagger UI and ReDoc pages are the
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
 # Headers every response gets, in the order they are added; the Content-Security-Policy follows them.
@@ -51,15 +51,13 @@ def route_path(scope: Scope) -> str:
     return path
 
 
-class SecurityHeadersMiddleware:
-    """Adds the security headers to each ``http.response.start``; the app's own value for a header always wins.
+class SecurityHeaders:
+    """Which security headers a request's response gets; the edge middleware adds them at ``http.response.start``.
 
-    Place it outermost, so that even the 500 answer of Starlette's error middleware passes through it. WebSocket
-    and lifespan scopes pass through untouched. All header values are built once, here.
+    The app's own value for a header always wins. All header values are built once, here.
     """
 
-    def __init__(self, app: ASGIApp, *, hsts: bool = True, docs_paths: Collection[str] = ()) -> None:
-        self.app = app
+    def __init__(self, *, hsts: bool = True, docs_paths: Collection[str] = ()) -> None:
         # "/" as a docs path would relax the policy for the whole API; an empty entry is a configuration slip.
         roots = {path.rstrip("/") for path in docs_paths}
         if "" in roots:
@@ -74,19 +72,10 @@ class SecurityHeadersMiddleware:
         # Exact match or a path below it: "/docs" and "/docs/assets/x.js", never "/docsx".
         return path in self.docs_exact or path.startswith(self.docs_prefixes)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    def for_request(self, scope: Scope) -> tuple[tuple[Header, ...], bool]:
+        """(the headers to add, whether the request carried credentials), read from the request before it runs."""
         extra = self.docs_headers if self.is_docs_path(route_path(scope)) else self.api_headers
-        authenticated = any(name == AUTHORIZATION for name, _ in scope["headers"])
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = secured(message.get("headers", ()), extra, authenticated=authenticated)
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+        return extra, any(name == AUTHORIZATION for name, _ in scope["headers"])
 
 
 def secured(raw: Iterable[tuple[bytes, bytes]], extra: tuple[Header, ...], *, authenticated: bool) -> list[Header]:

@@ -1,4 +1,4 @@
-"""The metrics middleware on a bare Starlette app: every answer is counted once, failures included."""
+"""The edge middleware's request metrics on a bare Starlette app: every answer is counted once, failures included."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from starlette.routing import Mount, Route
 from starlette.testclient import TestClient
 
 from impl.platform.metrics import Metrics
-from impl.platform.middleware.metrics import UNMATCHED, MetricsMiddleware
+from impl.platform.middleware.edge import EdgeMiddleware
+from impl.platform.middleware.metrics import UNMATCHED, RequestMetrics
+from impl.platform.middleware.security_headers import SecurityHeaders
 
 
 async def item(request: Request) -> PlainTextResponse:
@@ -34,7 +36,9 @@ def instrumented() -> tuple[Metrics, TestClient]:
             Mount("/files", app=PlainTextResponse("a mounted app")),
         ]
     )
-    return metrics, TestClient(MetricsMiddleware(app, metrics=metrics), raise_server_exceptions=False)
+    return metrics, TestClient(
+        EdgeMiddleware(app, security=SecurityHeaders(), metrics=RequestMetrics(metrics)), raise_server_exceptions=False
+    )
 
 
 def count(metrics: Metrics, **labels: str) -> float | None:

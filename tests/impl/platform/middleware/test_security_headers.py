@@ -14,7 +14,8 @@ from starlette.testclient import TestClient
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
-from impl.platform.middleware.security_headers import SecurityHeadersMiddleware
+from impl.platform.middleware.edge import EdgeMiddleware
+from impl.platform.middleware.security_headers import SecurityHeaders
 
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
 DOCS_CSP = (
@@ -76,8 +77,8 @@ def make_app(*, hsts: bool = True, docs_paths: tuple[str, ...] = ()) -> ASGIApp:
             WebSocketRoute("/ws", echo),
         ]
     )
-    # The app factory puts this middleware outside Starlette's error middleware, so the 500 passes through it.
-    return SecurityHeadersMiddleware(ServerErrorMiddleware(inner), hsts=hsts, docs_paths=docs_paths)
+    # The app factory puts the edge middleware outside Starlette's error middleware, so the 500 passes through it.
+    return EdgeMiddleware(ServerErrorMiddleware(inner), security=SecurityHeaders(hsts=hsts, docs_paths=docs_paths))
 
 
 @pytest.fixture
@@ -168,7 +169,9 @@ def test_mixed_case_header_names_from_a_raw_app_are_recognised() -> None:
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": b""})
 
-    response = TestClient(SecurityHeadersMiddleware(raw_app)).get("/", headers={"Authorization": "Bearer x"})
+    response = TestClient(EdgeMiddleware(raw_app, security=SecurityHeaders())).get(
+        "/", headers={"Authorization": "Bearer x"}
+    )
     assert "server" not in response.headers
     assert response.headers.get_list("x-frame-options") == ["SAMEORIGIN"]
     assert response.headers.get_list("cache-control") == ["max-age=5"]
@@ -194,5 +197,5 @@ def test_non_http_messages_are_forwarded_as_they_are() -> None:
         seen.append(message)
 
     scope: Scope = {"type": "websocket", "path": "/ws", "headers": []}
-    asyncio.run(SecurityHeadersMiddleware(inner)(scope, receive, send))
+    asyncio.run(EdgeMiddleware(inner, security=SecurityHeaders())(scope, receive, send))
     assert seen == [{"type": "websocket.accept", "headers": [(b"server", b"x")]}]

@@ -1,0 +1,85 @@
+"""The service's edge: what every HTTP exchange gets on its way in and out, in one pure-ASGI layer.
+
+In: a request ID (the client's or a fresh one) and the request's log context. Out, at ``http.response.start``: the
+ID echoed, the rate-limit headers the guard computed, the security headers (``Server`` taken off). After the answer
+has ended: the request metrics and the access line. Each concern lives in its own module (request_id,
+rate_limit_headers, security_headers, metrics, access_log); this layer only sequences them.
+
+One layer, not five: a pure-ASGI layer costs a coroutine per request and one more per message it wraps. Five of
+them were a third of a ``GET /health`` answer (``make bench``; issue 7's profiles). The edge is outermost, outside
+Starlette's error middleware, so a 500 is stamped, counted and logged like every other answer.
+"""
+
+from __future__ import annotations
+
+import time
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from impl.platform.log_config import access_lines_enabled, write_access_line
+from impl.platform.log_context import end_request_context
+from impl.platform.middleware.access_log import access_fields
+from impl.platform.middleware.metrics import RequestMetrics
+from impl.platform.middleware.rate_limit_headers import with_rate_limits
+from impl.platform.middleware.request_id import HEADER as REQUEST_ID_HEADER
+from impl.platform.middleware.request_id import assign_request_id
+from impl.platform.middleware.security_headers import SecurityHeaders, secured
+
+
+class EdgeMiddleware:
+    """``metrics`` None: nothing counted; ``access_log`` False: no access line. WebSocket and lifespan scopes pass
+    through untouched (the chat logs and counts its own connections)."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        security: SecurityHeaders,
+        metrics: RequestMetrics | None = None,
+        access_log: bool = False,
+    ) -> None:
+        self.app = app
+        self.security = security
+        self.metrics = metrics
+        self.access_log = access_log
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = assign_request_id(scope)
+        extra, authenticated = self.security.for_request(scope)
+        status: int | None = None
+        sent = 0
+
+        async def send_stamped(message: Message) -> None:
+            nonlocal status, sent
+            kind = message["type"]
+            if kind == "http.response.start":
+                status = message["status"]
+                headers = with_rate_limits(scope, [*message.get("headers", ()), (REQUEST_ID_HEADER, request_id)])
+                message["headers"] = secured(headers, extra, authenticated=authenticated)
+            elif kind == "http.response.body":
+                sent += len(message.get("body", b""))
+            await send(message)
+
+        metrics = self.metrics
+        entry_root_path = str(scope.get("root_path", ""))
+        failed = False
+        started = time.perf_counter()
+        if metrics is not None:
+            metrics.started()
+        try:
+            await self.app(scope, receive, send_stamped)
+        except Exception:
+            failed = True  # (a cancellation, i.e. the client went away, is not a failure: no status then)
+            raise
+        finally:
+            seconds = time.perf_counter() - started
+            if metrics is not None:
+                # Nothing sent: the app failed before it answered (the error layer inside sent 500) or was cancelled.
+                answered = 500 if status is None else status
+                metrics.finished(scope, entry_root_path=entry_root_path, status=answered, seconds=seconds)
+            if self.access_log and access_lines_enabled():
+                write_access_line(access_fields(scope, status=status, failed=failed, bytes_sent=sent, seconds=seconds))
+            end_request_context()
