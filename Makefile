@@ -128,7 +128,7 @@ load: $(SYNCED) ## Locust journeys judged by the spec's x-slo (USERS=50 SPAWN_RA
 
 .PHONY: load-smoke
 load-smoke: $(SYNCED) ## The load test in ~20 s (one user per journey at least) with the same SLO verdict, so the scenarios never rot
-	$(BIN)/python -m scripts.load_run --users 8 --spawn-rate 2 --run-time 20s --name load-smoke $(if $(LOAD_TARGET),--host "$(LOAD_TARGET)")
+	$(BIN)/python -m scripts.load_run --users 10 --spawn-rate 3 --run-time 20s --name load-smoke $(if $(LOAD_TARGET),--host "$(LOAD_TARGET)")
 
 .PHONY: test-ts
 test-ts: $(SYNCED) $(NODE_SYNCED) ## Type-check the TypeScript client and tests (tsc --strict), run them against the service and Prism

@@ -3,8 +3,11 @@
 Journeys (weights in brackets): anonymous visitors on the probes, keys and docs [4]; returning members who read and
 revalidate their profile and files [4]; file owners who upload, download (whole, revalidated, ranged) and delete
 [2]; administrators who page and search users and manage them from creation to deletion [2]; newcomers who sign
-up, sign in, read their profile, refresh and sign out [1]; SSE subscribers holding a bounded stream [1]. Every
-request is named by its operationId (pages that are no operation by ``METHOD path``).
+up, sign in, read their profile, refresh and sign out [1]; SSE subscribers holding a bounded stream [1]; an
+operator's Prometheus scraping /metrics every 10-15 s [1]; members trying the demo operations (awaited I/O, a
+blocking call, CPU work) with small inputs [1]. Every request is named by its operationId (pages that are no
+operation by ``METHOD path``). Where /metrics is not public, pass its token as ``--metrics-token`` (or
+CHARTER_LOAD_METRICS_TOKEN).
 
 The run's data is its own: emails carry a per-run id, and at test stop leftover files are deleted by their owners
 and the run's users by the admin. When Locust quits, `load/slo.py` prints the verdict table (operation, requests,
@@ -29,13 +32,15 @@ from load import slo
 from load.cleanup import clean_up
 from load.journeys.account import Newcomer
 from load.journeys.admin import Administrator
+from load.journeys.demo import DemoCaller
 from load.journeys.events import EventSubscriber
 from load.journeys.files import FileOwner
+from load.journeys.operator import Scraper
 from load.journeys.reader import Reader
 from load.journeys.visitor import Visitor
 from load.run_state import Credentials, RunState, attach, run_state
 
-__all__ = ["Administrator", "EventSubscriber", "FileOwner", "Newcomer", "Reader", "Visitor"]
+__all__ = ["Administrator", "DemoCaller", "EventSubscriber", "FileOwner", "Newcomer", "Reader", "Scraper", "Visitor"]
 
 log = logging.getLogger("charter.load")
 SPEC = Path(__file__).resolve().parent.parent / "spec" / "openapi.yaml"
@@ -58,6 +63,12 @@ def add_options(parser: LocustArgumentParser, **_: Any) -> None:
     group.add_argument("--admin-email", env_var="CHARTER_LOAD_ADMIN_EMAIL", default="", help="the admin to act as")
     group.add_argument(
         "--admin-password", env_var="CHARTER_LOAD_ADMIN_PASSWORD", default="", help="its password (prefer the env)"
+    )
+    group.add_argument(
+        "--metrics-token",
+        env_var="CHARTER_LOAD_METRICS_TOKEN",
+        default="",
+        help="the target's METRICS_TOKEN, for /metrics where METRICS_PUBLIC is off (prefer the env)",
     )
     group.add_argument("--slo-spec", default=str(SPEC), help="the OpenAPI document whose x-slo judge the run")
     group.add_argument("--slo-report", default="", help="also write the verdict table to this file")

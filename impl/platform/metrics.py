@@ -27,7 +27,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess, values
 
@@ -122,6 +122,7 @@ class Metrics:
             namespace=NAMESPACE,
             registry=self._home,
         )
+        self._cache_results: dict[bool, Any] = {}
 
     def _gauge(
         self, name: str, documentation: str, labels: tuple[str, ...] = (), *, mode: GaugeMode = "livesum"
@@ -139,7 +140,11 @@ class Metrics:
         self.auth_failures.labels(reason=reason).inc()
 
     def cache_lookup(self, *, hit: bool) -> None:
-        self.cache_requests.labels(result="hit" if hit else "miss").inc()
+        # Every cached read asks; labels() takes a lock and builds its key each call, the two children never change.
+        child = self._cache_results.get(hit)
+        if child is None:
+            child = self._cache_results[hit] = self.cache_requests.labels(result="hit" if hit else "miss")
+        child.inc()
 
     # -- sampled values -------------------------------------------------------------------------------------------
 

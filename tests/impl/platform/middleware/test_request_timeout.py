@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from impl.app import create_app
 from impl.platform.middleware.request_timeout import RequestTimeoutMiddleware
@@ -64,3 +64,53 @@ def test_the_service_answers_504_with_its_headers_and_keeps_serving(tmp_path: Pa
     assert late.headers["X-Request-ID"]
     assert late.headers["X-Content-Type-Options"] == "nosniff"
     assert on_time.status_code == 200
+
+
+def test_the_deadline_table_empties_and_its_watcher_stops_when_nothing_is_in_flight() -> None:
+    middleware = RequestTimeoutMiddleware(slow, timeout_seconds=0.05)
+
+    async def scenario() -> None:
+        sent: list[Message] = []
+
+        async def receive() -> Message:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: Message) -> None:
+            sent.append(message)
+
+        scope = {"type": "http", "method": "GET", "path": "/slow", "headers": [], "query_string": b""}
+        # Two requests at once: both overrun; each gets its own 504, from the one watcher of this loop.
+        await asyncio.gather(middleware(dict(scope), receive, send), middleware(dict(scope), receive, send))
+        assert [m["status"] for m in sent if m["type"] == "http.response.start"] == [504, 504]
+        (watch,) = middleware.watches.values()
+        assert watch.deadlines == {}
+        assert watch.expired == set()
+        assert watch.watcher is not None
+        await asyncio.wait_for(watch.watcher, timeout=1)  # it ends by itself once the table is empty
+
+    asyncio.run(scenario())
+
+
+def test_a_request_cancelled_for_another_reason_is_not_answered_504() -> None:
+    middleware = RequestTimeoutMiddleware(slow, timeout_seconds=5)
+
+    async def scenario() -> None:
+        sent: list[Message] = []
+
+        async def receive() -> Message:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: Message) -> None:
+            sent.append(message)
+
+        scope = {"type": "http", "method": "GET", "path": "/slow", "headers": [], "query_string": b""}
+        request = asyncio.create_task(middleware(scope, receive, send))
+        await asyncio.sleep(0.05)
+        request.cancel()  # the client went away, or the server is stopping
+        with pytest.raises(asyncio.CancelledError):
+            await request
+        assert sent == []
+        (watch,) = middleware.watches.values()
+        assert watch.deadlines == {}
+
+    asyncio.run(scenario())
