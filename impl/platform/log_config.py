@@ -17,12 +17,15 @@ same context, timestamp, redaction and renderer, straight to our handler's strea
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO, Any, Literal
 
+import orjson
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
@@ -66,6 +69,47 @@ def drop_color_message(_logger: WrappedLogger, _method: str, event_dict: EventDi
     return event_dict
 
 
+class UtcTimestamp:
+    """structlog's ``TimeStamper(fmt="iso", utc=True)`` (``2026-11-29T12:11:45.246596Z``), a fifth of its cost.
+
+    The date and time of day are formatted once per second; each line adds its microseconds. (``datetime.now(UTC)
+    .isoformat()`` took 7 µs of each access line in a loaded server.)
+    """
+
+    def __init__(self) -> None:
+        self._second: tuple[int, str] = (-1, "")  # one tuple, replaced whole: threads read it as they log too
+
+    def now(self) -> str:
+        now = time.time()
+        second = int(now)
+        cached_second, prefix = self._second
+        if second != cached_second:
+            prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            self._second = (second, prefix)
+        micro = int((now - second) * 1_000_000)
+        # As datetime.isoformat() does: no fraction at all on a whole second.
+        return f"{prefix}.{micro:06d}Z" if micro else f"{prefix}Z"
+
+    def __call__(self, _logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
+        event_dict["timestamp"] = self.now()
+        return event_dict
+
+
+add_timestamp = UtcTimestamp()
+
+
+def json_line(event: Any, **kwargs: Any) -> str:
+    """JSONRenderer's serializer: orjson (a tenth of ``json.dumps``' time per line), stdlib json for what it refuses.
+
+    ``default`` (structlog's fallback: an object's ``__structlog__`` or its repr) handles what neither knows.
+    """
+    default = kwargs.get("default")
+    try:
+        return orjson.dumps(event, default=default).decode("utf-8")
+    except orjson.JSONEncodeError:  # e.g. an integer past 64 bits, or a non-string key
+        return json.dumps(event, default=default if default is not None else repr)
+
+
 def shared_processors() -> list[Processor]:
     """Run for every record, structlog's and stdlib's (``foreign_pre_chain``) alike, so the keys are the same."""
     return [
@@ -75,13 +119,13 @@ def shared_processors() -> list[Processor]:
         structlog.stdlib.PositionalArgumentsFormatter(),
         structlog.stdlib.ExtraAdder(),
         drop_color_message,
-        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        add_timestamp,
     ]
 
 
 def renderer(log_format: LogFormat, stream: IO[str] | None) -> Processor:
     if log_format == "json":
-        return structlog.processors.JSONRenderer()
+        return structlog.processors.JSONRenderer(serializer=json_line)
     colors = bool((stream or sys.stderr).isatty())
     # The traceback is already text (format_exc_info runs first, so the redaction sees it); print it as it is.
     return structlog.dev.ConsoleRenderer(colors=colors, exception_formatter=structlog.dev.plain_traceback)
@@ -111,18 +155,14 @@ _access_lines: _AccessLines | None = None  # set by configure_logging; None: log
 
 
 def _access_renderer(log_format: LogFormat, stream: IO[str] | None) -> Callable[[dict[str, Any]], str]:
-    timestamp = structlog.processors.TimeStamper(fmt="iso", utc=True)
     render = renderer(log_format, stream)
-    merge_context = structlog.contextvars.merge_contextvars
+    get_context = structlog.contextvars.get_contextvars
 
     def render_line(fields: dict[str, Any]) -> str:
-        # The keys every line has, in the pre-chain's order: the request's context, logger, level, fields, time.
-        event: EventDict = merge_context(None, "info", {"event": "request"})
-        event["logger"] = ACCESS_LOGGER
-        event["level"] = "info"
-        event.update(fields)
-        event = redact_secrets(None, "info", timestamp(None, "info", event))
-        line = render(None, "info", event)
+        # The keys every line has, as the pre-chain adds them: the request's context, logger, level, fields, time.
+        event: EventDict = {"event": "request", **get_context(), "logger": ACCESS_LOGGER, "level": "info", **fields}
+        event["timestamp"] = add_timestamp.now()
+        line = render(None, "info", redact_secrets(None, "info", event))
         return line.decode("utf-8") if isinstance(line, bytes | bytearray) else str(line)
 
     return render_line
@@ -149,8 +189,9 @@ def write_access_line(fields: dict[str, Any]) -> None:
     handler = sink.handler
     handler.acquire()  # the stream is shared with records written from worker threads
     try:
-        handler.stream.write(line + handler.terminator)
-        handler.flush()
+        stream = handler.stream
+        stream.write(line + handler.terminator)
+        stream.flush()
     except (OSError, ValueError):  # a closed or broken stream; as logging does, the request is not failed for it
         pass
     finally:
