@@ -93,7 +93,7 @@ DOCS_PAGES = (*sorted(path for path in DOCUMENTATION_PATHS if not path.endswith(
 class CharterApp(FastAPI):
     """FastAPI that describes itself with the hand-written document and puts the edge middleware outermost."""
 
-    metrics: Metrics | None = None  # set by create_app; counts every request from just inside the request ID
+    metrics: Metrics | None = None  # set by create_app; the edge middleware counts every request with it
     tracing: Tracing | None = None  # set by create_app when TRACING_ENABLED; otherwise no tracing layer at all
 
     def __init__(

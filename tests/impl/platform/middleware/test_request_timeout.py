@@ -66,21 +66,29 @@ def test_the_service_answers_504_with_its_headers_and_keeps_serving(tmp_path: Pa
     assert on_time.status_code == 200
 
 
+SLOW_SCOPE: Scope = {"type": "http", "method": "GET", "path": "/slow", "headers": [], "query_string": b""}
+
+
+def plumbing() -> tuple[Receive, Send, list[Message]]:
+    """An empty request body to receive, and a send that keeps what it is given."""
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    return receive, send, sent
+
+
 def test_the_deadline_table_empties_and_its_watcher_stops_when_nothing_is_in_flight() -> None:
     middleware = RequestTimeoutMiddleware(slow, timeout_seconds=0.05)
 
     async def scenario() -> None:
-        sent: list[Message] = []
-
-        async def receive() -> Message:
-            return {"type": "http.request", "body": b"", "more_body": False}
-
-        async def send(message: Message) -> None:
-            sent.append(message)
-
-        scope = {"type": "http", "method": "GET", "path": "/slow", "headers": [], "query_string": b""}
+        receive, send, sent = plumbing()
         # Two requests at once: both overrun; each gets its own 504, from the one watcher of this loop.
-        await asyncio.gather(middleware(dict(scope), receive, send), middleware(dict(scope), receive, send))
+        await asyncio.gather(middleware(dict(SLOW_SCOPE), receive, send), middleware(dict(SLOW_SCOPE), receive, send))
         assert [m["status"] for m in sent if m["type"] == "http.response.start"] == [504, 504]
         (watch,) = middleware.watches.values()
         assert watch.deadlines == {}
@@ -95,16 +103,8 @@ def test_a_request_cancelled_for_another_reason_is_not_answered_504() -> None:
     middleware = RequestTimeoutMiddleware(slow, timeout_seconds=5)
 
     async def scenario() -> None:
-        sent: list[Message] = []
-
-        async def receive() -> Message:
-            return {"type": "http.request", "body": b"", "more_body": False}
-
-        async def send(message: Message) -> None:
-            sent.append(message)
-
-        scope = {"type": "http", "method": "GET", "path": "/slow", "headers": [], "query_string": b""}
-        request = asyncio.create_task(middleware(scope, receive, send))
+        receive, send, sent = plumbing()
+        request = asyncio.create_task(middleware(dict(SLOW_SCOPE), receive, send))
         await asyncio.sleep(0.05)
         request.cancel()  # the client went away, or the server is stopping
         with pytest.raises(asyncio.CancelledError):
