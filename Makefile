@@ -153,7 +153,7 @@ bench-serialisation: $(SYNCED) bench-tools ## Measure FastAPI's JSON paths side 
 	$(BIN)/python -m load.bench_serialisation
 
 .PHONY: bench
-bench: $(SYNCED) bench-tools ## Benchmark the service as ratios to a bare FastAPI app and a raw ASGI app, with RSS and targets (~6 min); JSON in reports/bench/
+bench: $(SYNCED) bench-tools ## Benchmark the service as ratios to a bare FastAPI app and a raw ASGI app, with RSS and targets (~6 min); JSON in reports/bench/; BENCH_ARGS="--only health,user --rounds 2" for a subset
 	$(BIN)/python -m load.bench $(BENCH_ARGS)
 
 .PHONY: bench-soak

@@ -208,6 +208,7 @@ def bench(args: argparse.Namespace, run_dir: Path) -> int:
         {
             "when": datetime.now(UTC).isoformat(timespec="seconds"),
             "rounds": args.rounds,
+            "only": args.only,  # empty: every measurement ran
             "seconds": args.seconds,
             "load_generator": "wrk (1 thread, CPU 1); servers on CPU 0",
             # Other work on the machine makes absolute rates drift; ratios measured side by side are what count.
