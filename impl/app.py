@@ -137,7 +137,9 @@ def add_routes(app: FastAPI, router: APIRouter) -> None:
     ``include_router`` keeps each router as a branch that every request walks twice (to match it, then to handle
     it), re-checking the branch's version each time: a fifth of an authenticated read (py-spy, ``make bench``).
     The generated routers need nothing an inclusion adds (no prefix, tags or dependencies), so their routes join
-    the app's directly, and routing is the plain walk a bare FastAPI app does.
+    the app's directly, and routing is the plain walk a bare FastAPI app does. One thing an inclusion would add:
+    ``app.dependency_overrides`` does not reach these routes. Their dependencies are closures made per app (the
+    guard's, the content-type checks), which no override could name anyway; tests use real collaborators.
     """
     app.router.routes.extend(router.routes)
 
