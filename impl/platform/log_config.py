@@ -9,7 +9,7 @@ Because records still travel through stdlib logging, pytest's ``caplog`` keeps w
 process-wide by nature (logging is), so only the process entry points (``impl.main``) call it; calling it again
 replaces our handler rather than adding a second one.
 
-The one exception is the access line (one per request, the hot path): :func:`write_access_line` renders it with the
+The one exception is the access line (one per request, the hot path): :class:`AccessLines` renders it with the
 same context, timestamp, redaction and renderer, straight to our handler's stream. Going through stdlib (a
 ``LogRecord``, ``findCaller``, the formatter's copy of the record and its pre-chain) was as costly as the rest of a
 ``GET /health`` answer in the service (``ACCESS_LOG=false`` doubled its rate); per line, on its own, this path
@@ -144,24 +144,41 @@ def build_formatter(log_format: LogFormat, stream: IO[str] | None = None) -> str
     )
 
 
+AccessRenderer = Callable[[dict[str, Any], dict[str, Any]], str]
+
+
 @dataclass(frozen=True, slots=True)
-class _AccessLines:
+class AccessLines:
     """Where access lines go while our handler is installed (the renderer is built once per configuration)."""
 
     handler: logging.StreamHandler  # type: ignore[type-arg]
-    render: Callable[[dict[str, Any]], str]
+    render: AccessRenderer
+
+    def write(self, fields: dict[str, Any], *, context: dict[str, Any]) -> None:
+        """One access line (``event: request``, logger ``charter.access``): ``context`` (the request's log
+        context, read once by the caller) and ``fields``, rendered like every line."""
+        line = self.render(fields, context)
+        handler = self.handler
+        handler.acquire()  # the stream is shared with records written from worker threads
+        try:
+            stream = handler.stream
+            stream.write(line + handler.terminator)
+            stream.flush()
+        except (OSError, ValueError):  # a closed or broken stream; as logging does, the request is not failed for it
+            pass
+        finally:
+            handler.release()
 
 
-_access_lines: _AccessLines | None = None  # set by configure_logging; None: logging is not ours (nothing written)
+_access_lines: AccessLines | None = None  # set by configure_logging; None: logging is not ours (nothing written)
 
 
-def _access_renderer(log_format: LogFormat, stream: IO[str] | None) -> Callable[[dict[str, Any]], str]:
+def _access_renderer(log_format: LogFormat, stream: IO[str] | None) -> AccessRenderer:
     render = renderer(log_format, stream)
-    get_context = structlog.contextvars.get_contextvars
 
-    def render_line(fields: dict[str, Any]) -> str:
+    def render_line(fields: dict[str, Any], context: dict[str, Any]) -> str:
         # The keys every line has, as the pre-chain adds them: the request's context, logger, level, fields, time.
-        event: EventDict = {"event": "request", **get_context(), "logger": ACCESS_LOGGER, "level": "info", **fields}
+        event: EventDict = {"event": "request", **context, "logger": ACCESS_LOGGER, "level": "info", **fields}
         event["timestamp"] = add_timestamp.now()
         line = render(None, "info", redact_secrets(None, "info", event))
         return line.decode("utf-8") if isinstance(line, bytes | bytearray) else str(line)
@@ -169,39 +186,15 @@ def _access_renderer(log_format: LogFormat, stream: IO[str] | None) -> Callable[
     return render_line
 
 
-def _enabled_access_lines() -> _AccessLines | None:
+def access_lines() -> AccessLines | None:
+    """Where to write access lines, or None when nothing would be written: unless :func:`configure_logging`
+    installed our handler (it may since have been replaced: tests restore theirs) and the root level lets INFO
+    through, as a stdlib INFO record would have been treated."""
     sink = _access_lines
     root = logging.root
     if sink is None or not root.isEnabledFor(logging.INFO) or sink.handler not in root.handlers:
         return None
     return sink
-
-
-def access_lines_enabled() -> bool:
-    """Whether :func:`write_access_line` writes anything (our handler installed, INFO let through)."""
-    return _enabled_access_lines() is not None
-
-
-def write_access_line(fields: dict[str, Any]) -> None:
-    """One access line (``event: request``, logger ``charter.access``) with ``fields``, rendered like every line.
-
-    Nothing is written unless :func:`configure_logging` installed our handler (it may since have been replaced:
-    tests restore theirs) and the root level lets INFO through, as a stdlib INFO record would have been treated.
-    """
-    sink = _enabled_access_lines()
-    if sink is None:
-        return
-    line = sink.render(fields)
-    handler = sink.handler
-    handler.acquire()  # the stream is shared with records written from worker threads
-    try:
-        stream = handler.stream
-        stream.write(line + handler.terminator)
-        stream.flush()
-    except (OSError, ValueError):  # a closed or broken stream; as logging does, the request is not failed for it
-        pass
-    finally:
-        handler.release()
 
 
 def configure_logging(*, level: str, log_format: LogFormat, stream: IO[str] | None = None) -> None:
@@ -230,7 +223,7 @@ def configure_logging(*, level: str, log_format: LogFormat, stream: IO[str] | No
     root.addHandler(handler)
     root.setLevel(level.upper())
     global _access_lines  # process-wide, like the root handler it writes through
-    _access_lines = _AccessLines(handler=handler, render=_access_renderer(log_format, stream))
+    _access_lines = AccessLines(handler=handler, render=_access_renderer(log_format, stream))
 
     for name in UVICORN_LOGGERS:
         uvicorn_logger = logging.getLogger(name)

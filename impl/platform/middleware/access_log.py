@@ -4,7 +4,7 @@ The line names the matched route's template (``/api/v1/users/{user_id}``), never
 and the path's IDs (or a query string's secrets) stay out. The edge middleware writes it after the answer, while
 the request's log context (request_id, trace_id, the caller's user_id once the guard has bound it) is still there,
 and from outside Starlette's error middleware, so a crash is logged with the 500 it was answered with. It is
-rendered by :func:`impl.platform.log_config.write_access_line` (logger ``charter.access``).
+rendered by :class:`impl.platform.log_config.AccessLines` (logger ``charter.access``).
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from typing import Any
 
 from starlette.types import Scope
 
-from impl.platform.log_context import log_context
 from impl.platform.middleware.request_id import request_id_of
 
 
@@ -30,16 +29,18 @@ def client_address(scope: Scope) -> str | None:
     return f"{client[0]}:{client[1]}" if client else None
 
 
-def access_fields(scope: Scope, *, status: int | None, failed: bool, bytes_sent: int, seconds: float) -> dict[str, Any]:
+def access_fields(
+    scope: Scope, *, status: int | None, failed: bool, bytes_sent: int, seconds: float, user_id: object
+) -> dict[str, Any]:
     """The access line's fields. ``status`` None: nothing was sent; with ``failed`` the server answered 500, without
-    it the request was cancelled (the client went away), which has no status."""
+    it the request was cancelled (the client went away), which has no status. ``user_id``: the log context's."""
     return {
         "method": scope["method"],
         "route": route_template(scope),
         "status": 500 if status is None and failed else status,
         "duration_ms": round(seconds * 1000, 2),
         "request_id": request_id_of(scope),
-        "user_id": log_context().get("user_id"),
+        "user_id": user_id,  # the caller the guard bound into the log context, if any
         "client": client_address(scope),
         "bytes_sent": bytes_sent,
     }

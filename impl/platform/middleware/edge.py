@@ -16,8 +16,8 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from impl.platform.log_config import access_lines_enabled, write_access_line
-from impl.platform.log_context import end_request_context
+from impl.platform.log_config import access_lines
+from impl.platform.log_context import end_request_context, log_context
 from impl.platform.middleware.access_log import access_fields
 from impl.platform.middleware.metrics import RequestMetrics
 from impl.platform.middleware.rate_limit_headers import with_rate_limits
@@ -80,6 +80,16 @@ class EdgeMiddleware:
                 # Nothing sent: the app failed before it answered (the error layer inside sent 500) or was cancelled.
                 answered = 500 if status is None else status
                 metrics.finished(scope, entry_root_path=entry_root_path, status=answered, seconds=seconds)
-            if self.access_log and access_lines_enabled():
-                write_access_line(access_fields(scope, status=status, failed=failed, bytes_sent=sent, seconds=seconds))
+            lines = access_lines() if self.access_log else None
+            if lines is not None:
+                context = log_context()  # read once: the caller's user_id for the fields, all of it for the line
+                fields = access_fields(
+                    scope,
+                    status=status,
+                    failed=failed,
+                    bytes_sent=sent,
+                    seconds=seconds,
+                    user_id=context.get("user_id"),
+                )
+                lines.write(fields, context=context)
             end_request_context()

@@ -44,10 +44,16 @@ class DeadlineWatch:
 
     def took_expired(self, task: asyncio.Task[object]) -> bool:
         """Whether the watcher cancelled ``task`` (forgetting that it did)."""
-        if task in self.expired:
-            self.expired.discard(task)
-            return True
-        return False
+        try:
+            self.expired.remove(task)
+        except KeyError:
+            return False
+        return True
+
+    def forget(self, task: asyncio.Task[object]) -> None:
+        """The request has ended: neither its deadline nor a cancellation it did not see stays behind."""
+        self.deadlines.pop(task, None)
+        self.expired.discard(task)
 
     async def _watch(self) -> None:
         loop = asyncio.get_running_loop()
@@ -101,5 +107,4 @@ class RequestTimeoutMiddleware:
             detail = f"The request took longer than {self.timeout_seconds:g} s and was abandoned."
             await problem(504, detail=detail, instance=scope["path"])(scope, receive, send)
         finally:
-            watch.discard(task)
-            watch.expired.discard(task)
+            watch.forget(task)
