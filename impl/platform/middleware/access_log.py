@@ -4,7 +4,8 @@ The line names the matched route's template (``/api/v1/users/{user_id}``), never
 and the path's IDs (or a query string's secrets) stay out. The edge middleware writes it after the answer, while
 the request's log context (request_id, trace_id, the caller's user_id once the guard has bound it) is still there,
 and from outside Starlette's error middleware, so a crash is logged with the 500 it was answered with. It is
-rendered by :class:`impl.platform.log_config.AccessLines` (logger ``charter.access``).
+rendered by :class:`impl.platform.log_config.AccessLines` (logger ``charter.access``), at the end of the event
+loop's iteration in which the answer ended.
 """
 
 from __future__ import annotations

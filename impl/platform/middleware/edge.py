@@ -13,6 +13,7 @@ Starlette's error middleware, so a 500 is stamped, counted and logged like every
 from __future__ import annotations
 
 import time
+from functools import partial
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -83,7 +84,10 @@ class EdgeMiddleware:
             lines = access_lines() if self.access_log else None
             if lines is not None:
                 context = log_context()  # read once: the caller's user_id for the fields, all of it for the line
-                fields = access_fields(
+                # Built when the line is written (end of the loop's iteration; see AccessLines.write): the scope
+                # and the context no longer change once the answer is over.
+                fields = partial(
+                    access_fields,
                     scope,
                     status=status,
                     failed=failed,

@@ -6,8 +6,8 @@ ID on the response; it is the outermost layer, so even the 500 answer of Starlet
 
 from __future__ import annotations
 
+import os
 import re
-import uuid
 
 from starlette.types import Scope
 
@@ -17,6 +17,20 @@ HEADER = b"x-request-id"
 TRACEPARENT = b"traceparent"
 # Long enough for UUIDs, W3C trace IDs and most proxies' formats; nothing that could smuggle into a log line.
 WELL_FORMED = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
+
+
+# The variant digit of an RFC 9562 UUID is 8, 9, a or b: any random hex digit, its top two bits set to 10.
+_VARIANT_DIGIT = {digit: "89ab"[int(digit, 16) & 0b11] for digit in "0123456789abcdef"}
+
+
+def fresh_request_id() -> str:
+    """A random (version 4) UUID in its canonical text, as ``str(uuid.uuid4())`` gives it, at half the cost.
+
+    Straight from 16 random bytes' hex: the ``UUID`` object's checks and integer arithmetic were a fifth of the edge
+    middleware's work per request (issue 7's profile of the running service). 122 random bits, like uuid4.
+    """
+    digits = os.urandom(16).hex()
+    return f"{digits[:8]}-{digits[8:12]}-4{digits[13:16]}-{_VARIANT_DIGIT[digits[16]]}{digits[17:20]}-{digits[20:]}"
 
 
 def request_id_of(scope: Scope) -> str | None:
@@ -31,14 +45,19 @@ def assign_request_id(scope: Scope) -> bytes:
     It is kept in the scope's state (:func:`request_id_of`) and begins the request's log context, so every log line
     of this request (ours, the libraries') carries it, with the caller's trace ID if a ``traceparent`` came.
     """
-    raw = traceparent = None
+    raw: bytes | None = None
+    traceparent: bytes | None = None
     for name, value in scope["headers"]:  # one pass; the first of each counts
         if name == HEADER and raw is None:
             raw = value
         elif name == TRACEPARENT and traceparent is None:
             traceparent = value
-    request_id = raw if raw is not None and WELL_FORMED.fullmatch(raw) else str(uuid.uuid4()).encode("ascii")
-    text = request_id.decode("ascii")
+    if raw is not None and WELL_FORMED.fullmatch(raw):
+        request_id: bytes = raw
+        text = raw.decode("ascii")
+    else:
+        text = fresh_request_id()
+        request_id = text.encode("ascii")
     scope.setdefault("state", {})["request_id"] = text
     begin_request_context(
         request_id=text,

@@ -73,11 +73,17 @@ class RequestTimeoutMiddleware:
         self.tick_seconds = min(MAX_TICK_SECONDS, timeout_seconds / 10)
         # One watch per event loop (a test may serve one app from several loops); gone with its loop.
         self.watches: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, DeadlineWatch] = weakref.WeakKeyDictionary()
+        # The last loop's watch, checked first: a WeakKeyDictionary lookup makes a weak reference per call.
+        self._last: tuple[weakref.ref[asyncio.AbstractEventLoop], DeadlineWatch] | None = None
 
     def _watch_for(self, loop: asyncio.AbstractEventLoop) -> DeadlineWatch:
+        last = self._last
+        if last is not None and last[0]() is loop:
+            return last[1]
         watch = self.watches.get(loop)
         if watch is None:
             watch = self.watches[loop] = DeadlineWatch(tick_seconds=self.tick_seconds)
+        self._last = (weakref.ref(loop), watch)
         return watch
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 import structlog
 
 from impl.platform.log_config import CHATTY_LOGGERS, UVICORN_ACCESS, UVICORN_LOGGERS, LogFormat, configure_logging
+from impl.platform.log_context import end_request_context
 
 
 @dataclass
@@ -25,6 +26,9 @@ class CapturedLogs:
 
     @property
     def text(self) -> str:
+        # Access lines wait for the end of the loop's iteration (AccessLines.write); a reader sees them all.
+        for handler in logging.getLogger().handlers:
+            handler.flush()
         return self.buffer.getvalue()
 
     def lines(self) -> list[dict[str, Any]]:
@@ -38,12 +42,14 @@ class CapturedLogs:
 
 
 @contextmanager
-def captured_logs(*, level: str = "info", log_format: LogFormat = "json") -> Iterator[CapturedLogs]:
+def captured_logs(
+    *, level: str = "info", log_format: LogFormat = "json", buffer: io.StringIO | None = None
+) -> Iterator[CapturedLogs]:
     root = logging.getLogger()
     touched = [logging.getLogger(name) for name in (*UVICORN_LOGGERS, UVICORN_ACCESS, *CHATTY_LOGGERS)]
     saved_root = (list(root.handlers), root.level)
     saved = [(logger, list(logger.handlers), logger.propagate, logger.level) for logger in touched]
-    buffer = io.StringIO()
+    buffer = io.StringIO() if buffer is None else buffer
     configure_logging(level=level, log_format=log_format, stream=buffer)
     try:
         yield CapturedLogs(buffer)
@@ -55,4 +61,4 @@ def captured_logs(*, level: str = "info", log_format: LogFormat = "json") -> Ite
             logger.propagate = propagate
             logger.setLevel(logger_level)
         structlog.reset_defaults()
-        structlog.contextvars.clear_contextvars()
+        end_request_context()

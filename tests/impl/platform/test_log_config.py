@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import io
 import json
 import logging
-from datetime import datetime
+import time
+from datetime import UTC, datetime
 
 import pytest
 import structlog
 
-from impl.platform.log_config import HANDLER_NAME, configure_logging
-from impl.platform.log_context import begin_request_context, bind_log_context, end_request_context
+from impl.platform.log_config import HANDLER_NAME, AccessLines, access_lines, configure_logging
+from impl.platform.log_context import begin_request_context, bind_log_context, end_request_context, log_context
 from tests.impl.platform.log_capture import captured_logs
 
 COMMON_KEYS = {"timestamp", "level", "logger", "event"}
@@ -126,3 +129,111 @@ def test_caplog_still_sees_records_from_both_kinds_of_logger(caplog: pytest.LogC
     assert [record.levelno for record in records] == [logging.INFO, logging.INFO]
     assert "from stdlib" in caplog.text
     assert "from structlog" in caplog.text
+
+
+class CountedWrites(io.StringIO):
+    """A stream that remembers each write it was given."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.writes.append(text)
+        return super().write(text)
+
+
+def _sink() -> AccessLines:
+    sink = access_lines()
+    assert sink is not None
+    return sink
+
+
+def test_access_lines_wait_for_the_end_of_the_loops_iteration_and_go_out_in_one_write() -> None:
+    stream = CountedWrites()
+
+    async def two_requests_in_one_iteration() -> tuple[str, str]:
+        sink = _sink()
+        begin_request_context(request_id="req-a", trace_id=None)
+        sink.write(lambda: {"route": "/a", "status": 200}, context=log_context())
+        begin_request_context(request_id="req-b", trace_id=None)
+        sink.write(lambda: {"route": "/b", "status": 201}, context=log_context())
+        end_request_context()
+        during = stream.getvalue()
+        await asyncio.sleep(0)  # the iteration ends: its deferred write ran before this task resumed
+        return during, stream.getvalue()
+
+    with captured_logs(buffer=stream) as logs:
+        during, after = asyncio.run(two_requests_in_one_iteration())
+
+    assert during == ""
+    assert len(stream.writes) == 1
+    first, second = [json.loads(line) for line in after.splitlines()]
+    assert (first["request_id"], first["route"], first["status"]) == ("req-a", "/a", 200)
+    assert (second["request_id"], second["route"], second["status"]) == ("req-b", "/b", 201)
+    assert logs.access_lines() == [first, second]
+
+
+def test_a_record_logged_after_an_access_line_comes_after_it() -> None:
+    async def line_then_warning() -> None:
+        _sink().write(lambda: {"route": "/first"}, context={})
+        logging.getLogger("charter.somewhere").warning("second")
+
+    with captured_logs() as logs:
+        asyncio.run(line_then_warning())
+
+    assert [line["event"] for line in logs.lines()] == ["request", "second"]
+
+
+def test_outside_an_event_loop_the_line_is_written_at_once() -> None:
+    stream = CountedWrites()
+    with captured_logs(buffer=stream):
+        _sink().write(lambda: {"route": "/now"}, context={"request_id": "req-c"})
+        written = stream.getvalue()
+    (line,) = [json.loads(text) for text in written.splitlines()]
+    assert (line["route"], line["request_id"], line["logger"]) == ("/now", "req-c", "charter.access")
+
+
+def test_the_timestamp_is_when_the_line_was_made_not_when_it_was_written() -> None:
+    async def made_then_written_later() -> float:
+        made = datetime.now(UTC).timestamp()
+        _sink().write(lambda: {"route": "/slow"}, context={})
+        time.sleep(0.05)  # the rest of this iteration's work, before the line is written  # noqa: ASYNC251
+        await asyncio.sleep(0)
+        return made
+
+    with captured_logs() as logs:
+        made = asyncio.run(made_then_written_later())
+    (line,) = logs.access_lines()
+    assert abs(datetime.fromisoformat(line["timestamp"]).timestamp() - made) < 0.04
+
+
+def test_a_line_that_cannot_be_rendered_is_reported_and_the_others_are_written(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def broken() -> dict[str, object]:
+        raise RuntimeError("no fields")
+
+    async def three_lines() -> None:
+        sink = _sink()
+        sink.write(lambda: {"route": "/before"}, context={})
+        sink.write(broken, context={})
+        sink.write(lambda: {"route": "/after"}, context={})
+        await asyncio.sleep(0)
+
+    with captured_logs() as logs:
+        asyncio.run(three_lines())
+
+    assert [line["route"] for line in logs.access_lines()] == ["/before", "/after"]
+    assert "an access line could not be rendered" in capsys.readouterr().err
+
+
+def test_a_context_value_json_cannot_encode_is_rendered_as_the_renderer_would() -> None:
+    class Opaque:
+        def __repr__(self) -> str:
+            return "<opaque>"
+
+    with captured_logs() as logs:
+        _sink().write(lambda: {"route": "/odd", "big": 2**70}, context={"thing": Opaque()})
+    (line,) = logs.access_lines()
+    assert (line["route"], line["big"], line["thing"]) == ("/odd", 2**70, "<opaque>")

@@ -8,6 +8,8 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from impl.platform.middleware.request_id import fresh_request_id
+
 
 def test_a_well_formed_client_id_is_echoed(client: TestClient) -> None:
     response = client.get("/health", headers={"X-Request-ID": "req-42.a:b_c"})
@@ -48,3 +50,14 @@ def test_the_500_answer_carries_the_id(app: FastAPI) -> None:
 
     assert response.status_code == 500
     assert response.headers["x-request-id"] == "trace-me"
+
+
+def test_a_fresh_id_is_a_canonical_version_4_uuid() -> None:
+    ids = [fresh_request_id() for _ in range(2000)]
+    parsed = [uuid.UUID(text) for text in ids]
+    assert all(str(value) == text for value, text in zip(parsed, ids, strict=True))  # canonical: lower-case, dashed
+    assert {value.version for value in parsed} == {4}
+    assert {value.variant for value in parsed} == {uuid.RFC_4122}
+    assert len(set(ids)) == len(ids)
+    # Every variant digit occurs (8, 9, a, b): the random bits under the fixed ones are used.
+    assert {text[19] for text in ids} == set("89ab")
