@@ -18,25 +18,25 @@ event loop are rendered and written together at its end, in one write (see :meth
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import sys
-import threading
 import time
 import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import IO, Any, Literal
+from typing import IO, Any, Literal, TypeVar
 
 import orjson
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
+from impl.platform.iteration_batch import IterationBatch
 from impl.platform.log_context import merge_log_context
 from impl.platform.log_redaction import redact_secrets
 
 LogFormat = Literal["json", "console"]
+V = TypeVar("V")
 HANDLER_NAME = "charter"
 ACCESS_LOGGER = "charter.access"  # the ``logger`` key of access lines (there is no stdlib logger behind them)
 # uvicorn's own access line would duplicate ours (and show raw paths): impl.platform.middleware.access_log writes it.
@@ -49,8 +49,9 @@ CHATTY_LOGGERS = ("sqlalchemy", "aiosqlite", "asyncpg", "redis", "httpx", "httpc
 
 
 AccessRenderer = Callable[[dict[str, Any], Mapping[str, Any], float], str]
-# An access line not yet written: its renderer, what builds its fields, the request's log context, and its time.
-DeferredLine = tuple[AccessRenderer, Callable[[], dict[str, Any]], Mapping[str, Any], float]
+# An access line not yet written: its renderer, what builds its fields and from which values, the request's log
+# context, and its time.
+DeferredLine = tuple[AccessRenderer, Callable[[Any], dict[str, Any]], Any, Mapping[str, Any], float]
 
 
 class _StreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
@@ -67,9 +68,8 @@ class _StreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
     def __init__(self, stream: IO[str] | None) -> None:
         super().__init__()
         self._fixed_stream = stream
-        self._deferred: list[DeferredLine] = []
-        self._deferred_lock = threading.Lock()
-        self._write_scheduled_on: asyncio.AbstractEventLoop | None = None
+        assert self.lock is not None  # noqa: S101 - Handler.__init__ made it
+        self._deferred = IterationBatch(self._write_lines, lock=self.lock)
 
     @property
     def stream(self) -> IO[str]:
@@ -81,47 +81,32 @@ class _StreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
 
     def defer(self, line: DeferredLine) -> None:
         """``line`` is rendered and written with the others deferred in this iteration of the running event loop,
-        once the iteration's ready callbacks have run. Outside a loop: now."""
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            loop = None
-        with self._deferred_lock:  # loops in other threads (a test client's) defer lines too
-            self._deferred.append(line)
-            schedule = loop is not None and self._write_scheduled_on is not loop
-            if schedule:
-                # A write another loop scheduled may never run (that loop stopped): this loop schedules its own.
-                self._write_scheduled_on = loop
-        if loop is None:
-            self.write_deferred()
-        elif schedule:
-            loop.call_soon(self.write_deferred)
+        at its end (see :mod:`impl.platform.iteration_batch`). Outside a loop: now."""
+        self._deferred.add(line)
 
     def write_deferred(self) -> None:
-        """Renders and writes every deferred line, in one write."""
-        self.acquire()  # the stream's lock: records from other threads are written under it too
-        try:
-            with self._deferred_lock:
-                lines, self._deferred = self._deferred, []
-                self._write_scheduled_on = None
-            if not lines:
-                return
-            rendered = []
-            for render, fields, context, at in lines:
-                try:
-                    rendered.append(render(fields(), context, at))
-                except Exception:  # noqa: BLE001 - one line that cannot be rendered: said, and the others go on
-                    if logging.raiseExceptions:  # as Handler.handleError does with a record it cannot format
-                        sys.stderr.write("--- Logging error: an access line could not be rendered ---\n")
-                        traceback.print_exc(file=sys.stderr)
+        """Renders and writes every deferred line now."""
+        self._deferred.settle()
+
+    def _write_lines(self, lines: list[DeferredLine]) -> None:
+        # Called with the handler's lock held (the batch's lock is the handler's): records from other threads are
+        # written under it too.
+        rendered = []
+        for render, fields, values, context, at in lines:
             try:
-                stream = self.stream
-                stream.write(self.terminator.join(rendered) + self.terminator)
-                stream.flush()
-            except (OSError, ValueError):  # a closed or broken stream; as logging does, no request fails for it
-                pass
-        finally:
-            self.release()
+                rendered.append(render(fields(values), context, at))
+            except Exception:  # noqa: BLE001 - one line that cannot be rendered: said, and the others go on
+                if logging.raiseExceptions:  # as Handler.handleError does with a record it cannot format
+                    sys.stderr.write("--- Logging error: an access line could not be rendered ---\n")
+                    traceback.print_exc(file=sys.stderr)
+        if not rendered:
+            return
+        try:
+            stream = self.stream
+            stream.write(self.terminator.join(rendered) + self.terminator)
+            stream.flush()
+        except (OSError, ValueError):  # a closed or broken stream; as logging does, no request fails for it
+            pass
 
     def emit(self, record: logging.LogRecord) -> None:
         if self._deferred:
@@ -223,17 +208,19 @@ class AccessLines:
     handler: _StreamHandler
     render: AccessRenderer
 
-    def write(self, fields: Callable[[], dict[str, Any]], *, context: Mapping[str, Any]) -> None:
+    def write(self, fields: Callable[[V], dict[str, Any]], values: V, *, context: Mapping[str, Any]) -> None:
         """One access line (``event: request``, logger ``charter.access``): ``context`` (the request's log
-        context, read once by the caller) and ``fields``, rendered like every line and stamped with this moment.
+        context, read once by the caller) and ``fields(values)``, rendered like every line and stamped with this
+        moment.
 
         The fields are built, rendered and written at the end of the event loop's iteration, together with the
         other lines of that iteration: one write for all of them, and the rendering's code and data stay in the
         processor's caches from one line to the next. Built and written one at a time, in the request, they were
         half of what the edge middleware does per request, a sixth of a ``GET /health`` answer (issue 7's profile
-        of the running service). The line waits no longer than the loop's current iteration.
+        of the running service). The line waits no longer than the loop's current iteration. ``values`` should be
+        plain values (strings, numbers, tuples of them), not objects the request holds: they are kept until then.
         """
-        self.handler.defer((self.render, fields, context, time.time()))
+        self.handler.defer((self.render, fields, values, context, time.time()))
 
     def flush(self) -> None:
         """Writes the deferred lines now (a reader of the stream calls this first)."""

@@ -24,12 +24,13 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess, values
+from prometheus_client.metrics_core import Metric
 
 logger = logging.getLogger("charter.metrics")
 
@@ -68,6 +69,19 @@ class _Sample:
     write: Callable[[float | Mapping[str, float]], None]
 
 
+class _SettleFirst:
+    """Registered first in a registry: any read of it (a scrape, a test's ``get_sample_value``) first settles what
+    is still waiting for the end of the loop's iteration (the request counters; see RequestMetrics)."""
+
+    def __init__(self) -> None:
+        self.hooks: list[Callable[[], None]] = []
+
+    def collect(self) -> Iterator[Metric]:
+        for hook in self.hooks:
+            hook()
+        return iter(())
+
+
 class Metrics:
     """The app's metrics. Created once by the app factory; ``exposition`` renders what a scrape returns."""
 
@@ -75,14 +89,17 @@ class Metrics:
         self.multiprocess_dir = multiprocess_dir
         self._samples: list[_Sample] = []
         self._sampler: asyncio.Task[None] | None = None
+        self._settle_first = _SettleFirst()
         if multiprocess_dir is None:
             self.registry = CollectorRegistry(auto_describe=True)
+            self.registry.register(self._settle_first)
             # Where the metrics below register: this app's registry (never prometheus-client's global one).
             self._home: CollectorRegistry | None = self.registry
         else:
             _require_multiprocess_storage(multiprocess_dir)
             # The metrics live in the shared files; the scrape registry holds only the collector that reads them.
             self.registry = CollectorRegistry()
+            self.registry.register(self._settle_first)  # (this worker's own; the others' settle within an iteration)
             multiprocess.MultiProcessCollector(self.registry, path=str(multiprocess_dir))  # type: ignore[no-untyped-call]
             self._home = None
         self.http_requests = Counter(
@@ -145,6 +162,10 @@ class Metrics:
         if child is None:
             child = self._cache_results[hit] = self.cache_requests.labels(result="hit" if hit else "miss")
         child.inc()
+
+    def settle_before_reads(self, settle: Callable[[], None]) -> None:
+        """``settle`` runs before every read of the registry: it brings in counts its owner has not yet recorded."""
+        self._settle_first.hooks.append(settle)
 
     # -- sampled values -------------------------------------------------------------------------------------------
 

@@ -24,24 +24,38 @@ def route_template(scope: Scope) -> str | None:
     return template if isinstance(template, str) else None
 
 
-def client_address(scope: Scope) -> str | None:
-    # Read after the app ran: uvicorn's ProxyHeadersMiddleware (trusted proxies only) rewrites it in place.
-    client = scope.get("client")
-    return f"{client[0]}:{client[1]}" if client else None
+# What an access line says, read from the request when its answer ends: plain values, so that the scope (and
+# everything it holds) is not kept alive until the line is written, nor examined by the garbage collector meanwhile.
+AccessValues = tuple[str, str | None, int | None, float, str | None, object, tuple[str, int] | None, int]
 
 
-def access_fields(
+def access_values(
     scope: Scope, *, status: int | None, failed: bool, bytes_sent: int, seconds: float, user_id: object
-) -> dict[str, Any]:
-    """The access line's fields. ``status`` None: nothing was sent; with ``failed`` the server answered 500, without
-    it the request was cancelled (the client went away), which has no status. ``user_id``: the log context's."""
+) -> AccessValues:
+    """``status`` None: nothing was sent; with ``failed`` the server answered 500, without it the request was
+    cancelled (the client went away), which has no status. ``user_id``: the log context's."""
+    return (
+        scope["method"],
+        route_template(scope),
+        500 if status is None and failed else status,
+        seconds,
+        request_id_of(scope),
+        user_id,  # the caller the guard bound into the log context, if any
+        scope.get("client"),  # read after the app ran: uvicorn's ProxyHeadersMiddleware rewrites it in place
+        bytes_sent,
+    )
+
+
+def access_fields(values: AccessValues) -> dict[str, Any]:
+    """The access line's fields, in their order."""
+    method, route, status, seconds, request_id, user_id, client, bytes_sent = values
     return {
-        "method": scope["method"],
-        "route": route_template(scope),
-        "status": 500 if status is None and failed else status,
+        "method": method,
+        "route": route,
+        "status": status,
         "duration_ms": round(seconds * 1000, 2),
-        "request_id": request_id_of(scope),
-        "user_id": user_id,  # the caller the guard bound into the log context, if any
-        "client": client_address(scope),
+        "request_id": request_id,
+        "user_id": user_id,
+        "client": f"{client[0]}:{client[1]}" if client else None,
         "bytes_sent": bytes_sent,
     }

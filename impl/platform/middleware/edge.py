@@ -13,13 +13,12 @@ Starlette's error middleware, so a 500 is stamped, counted and logged like every
 from __future__ import annotations
 
 import time
-from functools import partial
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from impl.platform.log_config import access_lines
 from impl.platform.log_context import end_request_context, log_context
-from impl.platform.middleware.access_log import access_fields
+from impl.platform.middleware.access_log import access_fields, access_values
 from impl.platform.middleware.metrics import RequestMetrics
 from impl.platform.middleware.rate_limit_headers import with_rate_limits
 from impl.platform.middleware.request_id import HEADER as REQUEST_ID_HEADER
@@ -58,8 +57,9 @@ class EdgeMiddleware:
             kind = message["type"]
             if kind == "http.response.start":
                 status = message["status"]
-                headers = with_rate_limits(scope, [*message.get("headers", ()), (REQUEST_ID_HEADER, request_id)])
-                message["headers"] = secured(headers, extra, authenticated=authenticated)
+                headers = secured(message.get("headers", ()), extra, authenticated=authenticated)
+                headers.append((REQUEST_ID_HEADER, request_id))
+                message["headers"] = with_rate_limits(scope, headers)
             elif kind == "http.response.body":
                 sent += len(message.get("body", b""))
             await send(message)
@@ -84,10 +84,7 @@ class EdgeMiddleware:
             lines = access_lines() if self.access_log else None
             if lines is not None:
                 context = log_context()  # read once: the caller's user_id for the fields, all of it for the line
-                # Built when the line is written (end of the loop's iteration; see AccessLines.write): the scope
-                # and the context no longer change once the answer is over.
-                fields = partial(
-                    access_fields,
+                values = access_values(
                     scope,
                     status=status,
                     failed=failed,
@@ -95,5 +92,6 @@ class EdgeMiddleware:
                     seconds=seconds,
                     user_id=context.get("user_id"),
                 )
-                lines.write(fields, context=context)
+                # The fields are built from the values when the line is written (see AccessLines.write).
+                lines.write(access_fields, values, context=context)
             end_request_context()

@@ -12,6 +12,7 @@ from typing import Any
 from starlette.routing import Mount
 from starlette.types import Scope
 
+from impl.platform.iteration_batch import IterationBatch
 from impl.platform.metrics import Metrics
 
 UNMATCHED = "<unmatched>"
@@ -48,7 +49,11 @@ class RequestMetrics:
         self.in_flight = metrics.http_in_flight
         # prometheus-client's labels() takes a lock and builds a key each call; the children are stable, and their
         # number is bounded (known methods x route templates x statuses), so each is looked up once.
-        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        self._children: dict[tuple[Any, ...], tuple[Any, Any, Any]] = {}
+        # The counts and times are recorded at the end of the loop's iteration, all of that iteration's at once
+        # (impl/platform/iteration_batch.py); a read of the registry records them first.
+        self._answered: IterationBatch[tuple[tuple[Any, Any, Any], float]] = IterationBatch(_record)
+        metrics.settle_before_reads(self._answered.settle)
 
     def started(self) -> None:
         self.in_flight.inc()
@@ -56,14 +61,26 @@ class RequestMetrics:
     def finished(self, scope: Scope, *, entry_root_path: str, status: int, seconds: float) -> None:
         self.in_flight.dec()
         method = scope["method"] if scope["method"] in KNOWN_METHODS else OTHER_METHOD
-        route = route_template(scope, entry_root_path=entry_root_path)
-        key = (method, route, status)
+        # Keyed by what the labels are made of (the route object itself, by identity: routes compare by value and
+        # are not hashable), so the template is worked out once per key. Bounded like the labels: the methods are
+        # normalised, the routes are the app's, and a root path is the server's or a mount's.
+        route = scope.get("route")
+        key = (method, id(route), scope.get("root_path", ""), entry_root_path, status)
         children = self._children.get(key)
-        if children is None:
+        if children is None or children[0] is not route:  # (an id is reused only once its object is gone)
+            template = route_template(scope, entry_root_path=entry_root_path)
             children = self._children[key] = (
-                self.requests.labels(method, route, str(status)),
-                self.duration.labels(method, route),
+                route,
+                self.requests.labels(method, template, str(status)),
+                self.duration.labels(method, template),
             )
-        count, duration = children
-        count.inc()
+        self._answered.add((children, seconds))
+
+
+def _record(answered: list[tuple[tuple[Any, Any, Any], float]]) -> None:
+    counts: dict[Any, int] = {}
+    for (_, count, duration), seconds in answered:
+        counts[count] = counts.get(count, 0) + 1
         duration.observe(seconds)
+    for count, answers in counts.items():
+        count.inc(answers)

@@ -155,9 +155,9 @@ def test_access_lines_wait_for_the_end_of_the_loops_iteration_and_go_out_in_one_
     async def two_requests_in_one_iteration() -> tuple[str, str]:
         sink = _sink()
         begin_request_context(request_id="req-a", trace_id=None)
-        sink.write(lambda: {"route": "/a", "status": 200}, context=log_context())
+        sink.write(lambda _: {"route": "/a", "status": 200}, None, context=log_context())
         begin_request_context(request_id="req-b", trace_id=None)
-        sink.write(lambda: {"route": "/b", "status": 201}, context=log_context())
+        sink.write(lambda _: {"route": "/b", "status": 201}, None, context=log_context())
         end_request_context()
         during = stream.getvalue()
         await asyncio.sleep(0)  # the iteration ends: its deferred write ran before this task resumed
@@ -176,7 +176,7 @@ def test_access_lines_wait_for_the_end_of_the_loops_iteration_and_go_out_in_one_
 
 def test_a_record_logged_after_an_access_line_comes_after_it() -> None:
     async def line_then_warning() -> None:
-        _sink().write(lambda: {"route": "/first"}, context={})
+        _sink().write(lambda _: {"route": "/first"}, None, context={})
         logging.getLogger("charter.somewhere").warning("second")
 
     with captured_logs() as logs:
@@ -188,7 +188,7 @@ def test_a_record_logged_after_an_access_line_comes_after_it() -> None:
 def test_outside_an_event_loop_the_line_is_written_at_once() -> None:
     stream = CountedWrites()
     with captured_logs(buffer=stream):
-        _sink().write(lambda: {"route": "/now"}, context={"request_id": "req-c"})
+        _sink().write(lambda _: {"route": "/now"}, None, context={"request_id": "req-c"})
         written = stream.getvalue()
     (line,) = [json.loads(text) for text in written.splitlines()]
     assert (line["route"], line["request_id"], line["logger"]) == ("/now", "req-c", "charter.access")
@@ -197,7 +197,7 @@ def test_outside_an_event_loop_the_line_is_written_at_once() -> None:
 def test_the_timestamp_is_when_the_line_was_made_not_when_it_was_written() -> None:
     async def made_then_written_later() -> float:
         made = datetime.now(UTC).timestamp()
-        _sink().write(lambda: {"route": "/slow"}, context={})
+        _sink().write(lambda _: {"route": "/slow"}, None, context={})
         time.sleep(0.05)  # the rest of this iteration's work, before the line is written  # noqa: ASYNC251
         await asyncio.sleep(0)
         return made
@@ -211,14 +211,14 @@ def test_the_timestamp_is_when_the_line_was_made_not_when_it_was_written() -> No
 def test_a_line_that_cannot_be_rendered_is_reported_and_the_others_are_written(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    def broken() -> dict[str, object]:
+    def broken(_values: None) -> dict[str, object]:
         raise RuntimeError("no fields")
 
     async def three_lines() -> None:
         sink = _sink()
-        sink.write(lambda: {"route": "/before"}, context={})
-        sink.write(broken, context={})
-        sink.write(lambda: {"route": "/after"}, context={})
+        sink.write(lambda _: {"route": "/before"}, None, context={})
+        sink.write(broken, None, context={})
+        sink.write(lambda _: {"route": "/after"}, None, context={})
         await asyncio.sleep(0)
 
     with captured_logs() as logs:
@@ -234,6 +234,6 @@ def test_a_context_value_json_cannot_encode_is_rendered_as_the_renderer_would() 
             return "<opaque>"
 
     with captured_logs() as logs:
-        _sink().write(lambda: {"route": "/odd", "big": 2**70}, context={"thing": Opaque()})
+        _sink().write(lambda _: {"route": "/odd", "big": 2**70}, None, context={"thing": Opaque()})
     (line,) = logs.access_lines()
     assert (line["route"], line["big"], line["thing"]) == ("/odd", 2**70, "<opaque>")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
@@ -77,3 +79,19 @@ def test_routes_inside_mounts_are_labelled_with_the_whole_template() -> None:
     assert client.get("/files/a/b.txt").status_code == 200
     assert count(metrics, method="GET", route="/static/{name}", status="200") == 1
     assert count(metrics, method="GET", route="/files/{path}", status="200") == 1
+
+
+def test_a_read_of_the_registry_sees_requests_still_waiting_for_the_end_of_the_iteration() -> None:
+    metrics = Metrics()
+    requests = RequestMetrics(metrics)
+    route = Route("/items/{item_id}", item)
+    scope = {"type": "http", "method": "GET", "route": route, "root_path": ""}
+
+    async def answered_and_read_at_once() -> float | None:
+        requests.started()
+        requests.finished(scope, entry_root_path="", status=200, seconds=0.02)
+        return count(metrics, method="GET", route="/items/{item_id}", status="200")  # same iteration
+
+    assert asyncio.run(answered_and_read_at_once()) == 1
+    assert count(metrics, method="GET", route="/items/{item_id}", status="200") == 1  # counted once
+    assert metrics.registry.get_sample_value("charter_http_requests_in_flight") == 0
