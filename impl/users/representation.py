@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from types import MappingProxyType
 
 from generated import models
 from impl.platform.conditional import http_date
 from impl.users.models import UserRecord
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class UserSnapshot:
-    """A user as read at one version: what a response needs, and what the read cache holds."""
+    """A user as read at one version: what a response needs, and what the read cache holds.
+
+    Its answer (the User model, the ETag and Last-Modified) is worked out once per snapshot: the read cache hands
+    back the same snapshot while the stored entry is unchanged (``keep_decoded``), so a user read many times is
+    shown from what was built the first time. (No ``slots``: ``cached_property`` keeps its values in the instance's
+    ``__dict__``, which the codec, equality and hashing all ignore, as they see fields only.)
+    """
 
     id: uuid.UUID
     email: str
@@ -37,6 +46,16 @@ class UserSnapshot:
             updated_at=record.updated_at,
             version=record.version,
         )
+
+    @functools.cached_property
+    def model(self) -> models.User:
+        """What the API shows (built once; never modified: FastAPI only serialises it)."""
+        return view(self)
+
+    @functools.cached_property
+    def headers(self) -> Mapping[str, str]:
+        """Its ETag and Last-Modified (read-only)."""
+        return MappingProxyType(representation_headers(self))
 
 
 def etag(record: UserRecord | UserSnapshot) -> str:

@@ -39,6 +39,8 @@ CREATE_SCOPE = f"POST {COLLECTION}"
 ALLOW = "DELETE, GET, HEAD, OPTIONS, PATCH, PUT"
 # Optimistic-concurrency retries for a change without If-Match (with If-Match a lost race is a 412).
 WRITE_ATTEMPTS = 5
+# Users whose decoded read (and with it their model and headers) is kept between hits: a few hundred KB at most.
+USERS_KEPT_DECODED = 1024
 
 T = TypeVar("T")
 ADMIN = models.Role.admin.value
@@ -90,7 +92,11 @@ class UsersService:
         # Reads of one user (GET, HEAD, conditional revalidation) are the hot path: served from the cache,
         # invalidated after every committed change, so a write is never followed by a stale read.
         self._cached_user = cached(
-            cache, ttl=cache_ttl, key=lambda user_id: f"user:{user_id}", codec=PydanticCodec(UserSnapshot)
+            cache,
+            ttl=cache_ttl,
+            key=lambda user_id: f"user:{user_id}",
+            codec=PydanticCodec(UserSnapshot),
+            keep_decoded=USERS_KEPT_DECODED,
         )(self._read_user)
 
     async def forget(self, user_id: uuid.UUID) -> None:
@@ -145,17 +151,16 @@ class UsersService:
         self, *, user_id: uuid.UUID, if_none_match: str | None, if_modified_since: str | None, principal: Principal
     ) -> Reply[models.User]:
         record = await self._load(user_id)
-        headers = representation_headers(record)
         if self._not_modified(record, if_none_match, if_modified_since):
-            return Reply(view(record), headers=headers, status_code=304)
-        return Reply(view(record), headers=headers)
+            return Reply(record.model, headers=record.headers, status_code=304)
+        return Reply(record.model, headers=record.headers)
 
     async def head_user(
         self, *, user_id: uuid.UUID, if_none_match: str | None, if_modified_since: str | None, principal: Principal
     ) -> Reply[None]:
         record = await self._load(user_id)
         status = 304 if self._not_modified(record, if_none_match, if_modified_since) else None
-        return Reply(None, headers=representation_headers(record), status_code=status)
+        return Reply(None, headers=record.headers, status_code=status)
 
     async def options_user(self, *, user_id: uuid.UUID, principal: Principal) -> Reply[None]:
         return Reply(None, headers={"Allow": ALLOW})
@@ -300,7 +305,7 @@ class UsersService:
     @staticmethod
     def _not_modified(record: UserSnapshot, if_none_match: str | None, if_modified_since: str | None) -> bool:
         if if_none_match is not None:  # If-None-Match wins; If-Modified-Since is then ignored (RFC 9110 §13.1.3)
-            return none_match(if_none_match, etag(record))
+            return none_match(if_none_match, record.headers["ETag"])
         return not_modified_since(if_modified_since, record.updated_at)
 
 

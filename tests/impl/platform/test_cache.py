@@ -231,6 +231,66 @@ def test_the_pydantic_codec_round_trips_models_and_an_undecodable_entry_is_reloa
     asyncio.run(scenario())
 
 
+class CountedDecodes(PydanticCodec[Item]):
+    """The pydantic codec, counting its decodes."""
+
+    def __init__(self) -> None:
+        super().__init__(Item)
+        self.decodes = 0
+
+    def decode(self, data: bytes) -> Item:
+        self.decodes += 1
+        return super().decode(data)
+
+
+def test_kept_decoded_values_are_reused_while_the_stored_bytes_are_the_same(make_cache: CacheFactory) -> None:
+    async def scenario() -> None:
+        async with opened(make_cache) as cache:
+            codec = CountedDecodes()
+
+            @cached(cache, ttl=30, key=lambda item_id: f"item:{item_id}", codec=codec, keep_decoded=2)
+            async def load(item_id: int) -> Item:
+                return Item(id=item_id, name="widget")
+
+            await load(1)  # a miss: loaded and stored
+            first = await load(1)
+            assert await load(1) is first  # the same bytes came back: the value decoded before
+            assert codec.decodes == 1
+
+            # Another writer (another worker) stored a new version: other bytes, decoded afresh.
+            await cache.set("item:1", b'{"id": 1, "name": "renamed"}', ttl=30)
+            assert await load(1) == Item(id=1, name="renamed")
+            assert codec.decodes == 2
+
+            # Bounded: a third key pushes out the least recently decoded one.
+            await load(2)
+            await load(2)
+            await load(3)
+            await load(3)
+            assert codec.decodes == 4
+            await load(1)
+            assert codec.decodes == 5
+            assert (load.hits, load.misses) == (6, 3)
+
+    asyncio.run(scenario())
+
+
+def test_without_keep_decoded_every_hit_decodes(make_cache: CacheFactory) -> None:
+    async def scenario() -> None:
+        async with opened(make_cache) as cache:
+            codec = CountedDecodes()
+
+            @cached(cache, ttl=30, key=lambda item_id: f"item:{item_id}", codec=codec)
+            async def load(item_id: int) -> Item:
+                return Item(id=item_id, name="widget")
+
+            await load(1)
+            assert await load(1) is not await load(1)
+            assert codec.decodes == 2
+
+    asyncio.run(scenario())
+
+
 def test_a_failing_loader_stores_nothing(make_cache: CacheFactory) -> None:
     async def scenario() -> None:
         async with opened(make_cache) as cache:
