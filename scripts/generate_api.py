@@ -28,7 +28,7 @@ from pathlib import Path
 
 import yaml
 
-from scripts.spec_reader import Operation, SpecError, SpecReader, pascal_case, snake_case
+from scripts.spec_reader import Operation, Parameter, SpecError, SpecReader, pascal_case, snake_case
 
 __all__ = [
     "HEADER",
@@ -64,11 +64,31 @@ def _handler_parameters(operation: Operation) -> list[str]:
     return params
 
 
+def _headers(operation: Operation) -> list[Parameter]:
+    return [p for p in operation.parameters if p.location == "header"]
+
+
+def _header_parameters(operation: Operation) -> str:
+    """The operation's ``HeaderParameters``: each header's name and the spec's constraints on it."""
+    entries = []
+    for p in _headers(operation):
+        if p.annotation != "str | None" or p.required:
+            raise SpecError(f"{operation.operation_id}: header {p.name!r} must be an optional string")
+        constraints = ", ".join(f"{k!r}: {v}" for k, v in sorted(p.constraints.items()) if k != "alias")
+        entries.append(f"({p.name!r}, {{{constraints}}})")
+    return f"HeaderParameters({', '.join(entries)})"
+
+
 def _route_parameters(operation: Operation) -> list[str]:
-    """The route function's parameters: the same names, annotated with FastAPI's request markers."""
-    marker = {"path": "Path", "query": "Query", "header": "Header", "cookie": "Cookie"}
+    """The route function's parameters: the same names, annotated with FastAPI's request markers.
+
+    Header parameters are read by the route from the request (``HeaderParameters``), not declared to FastAPI.
+    """
+    marker = {"path": "Path", "query": "Query", "cookie": "Cookie"}
     params = []
     for p in operation.parameters:
+        if p.location == "header":
+            continue
         kwargs = dict(sorted(p.constraints.items()))
         if p.description:
             kwargs["description"] = repr(" ".join(p.description.split()))
@@ -83,8 +103,9 @@ def _route_parameters(operation: Operation) -> list[str]:
             params.append(f"body: Annotated[{operation.body_annotation}, {marker_name}]")
         else:
             params.append(f"body: Annotated[{operation.body_annotation} | None, {marker_name}] = None")
-    if operation.body_is_streamed:
-        # The unread request: the handler streams the body itself (and can stop at a size limit mid-way).
+    if operation.body_is_streamed or _headers(operation):
+        # The unread request: the handler streams the body itself (and can stop at a size limit mid-way), and the
+        # route reads the header parameters from it.
         params.append("request: Request")
     if operation.secured:
         # Authentication, rate limit and role check run before the body is read or the handler is called.
@@ -123,11 +144,12 @@ def render_tag(tag: str, operations: list[Operation], package: str = "generated"
         "from typing import Annotated, Literal, Protocol",
         "from uuid import UUID",
         "",
-        "from fastapi import APIRouter, Body, Cookie, Depends, Form, Header, Path, Query, Request, Response",
+        "from fastapi import APIRouter, Body, Cookie, Depends, Form, Path, Query, Request, Response",
         "",
         f"from {package} import models",
         f"from {package}.api._support import (",
-        "    Guard, Principal, RFC3339Date, RFC3339DateTime, Reply, empty_response, require_content_type, unwrap,",
+        "    Guard, HeaderParameters, Principal, RFC3339Date, RFC3339DateTime, Reply, empty_response,",
+        "    require_content_type, unwrap,",
         ")",
         "",
         "",
@@ -207,14 +229,26 @@ def render_tag(tag: str, operations: list[Operation], package: str = "generated"
             result = f"empty_response({call}, {op.success_status})"
         else:
             result = f"unwrap({call}, response)"
+        header_lines, read_lines, carry_lines = [], [], []
+        if _headers(op):
+            headers_name = f"{op.python_name}_headers"
+            names = ", ".join(p.python_name for p in _headers(op))
+            header_lines = [f"    {headers_name} = {_header_parameters(op)}"]
+            read_lines = [f"        {names}{',' if len(_headers(op)) == 1 else ''} = {headers_name}.read(request)"]
+            # For the error handler: a 422 for other parameters names the invalid headers too.
+            carry = f"{op.python_name}_route.header_parameters = {headers_name}"
+            carry_lines = [f"    {carry}  # type: ignore[attr-defined]"]
         lines += [
             f"    {op.python_name} = impl.{op.python_name}",
             *guard_lines,
+            *header_lines,
             "",
             f"    @router.api_route({', '.join(decorator_args)}, methods=[{op.method.upper()!r}])",
             f"    async def {op.python_name}_route({', '.join(_route_parameters(op))}) -> {route_return}:",
             f"        {_docstring(op)}",
+            *read_lines,
             f"        return {result}",
+            *carry_lines,
             "",
         ]
     lines += ["    return router", ""]

@@ -4,11 +4,12 @@
 
 from typing import Annotated, Protocol
 
-from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from generated import models
 from generated.api._support import (
     Guard,
+    HeaderParameters,
     Principal,
 )
 
@@ -34,6 +35,7 @@ def build_events_router(impl: EventsApi, guard: Guard) -> APIRouter:
         self_only=frozenset([]),
         rate_limit="general",
     )
+    stream_events_headers = HeaderParameters(("Last-Event-ID", {"max_length": 200}))
 
     @router.api_route(
         "/api/v1/sse/stream",
@@ -72,15 +74,8 @@ def build_events_router(impl: EventsApi, guard: Guard) -> APIRouter:
         methods=["GET"],
     )
     async def stream_events_route(
+        request: Request,
         principal: Annotated[Principal, Depends(stream_events_guard)],
-        last_event_id: Annotated[
-            str | None,
-            Header(
-                alias="Last-Event-ID",
-                max_length=200,
-                description="The `id` of the last event received, to resume from.",
-            ),
-        ] = None,
         max_seconds: Annotated[
             int | None,
             Query(
@@ -91,6 +86,9 @@ def build_events_router(impl: EventsApi, guard: Guard) -> APIRouter:
         ] = None,
     ) -> Response:
         """Stream events (Server-Sent Events). (GET /api/v1/sse/stream)"""
+        (last_event_id,) = stream_events_headers.read(request)
         return await stream_events(last_event_id=last_event_id, max_seconds=max_seconds, principal=principal)
+
+    stream_events_route.header_parameters = stream_events_headers  # type: ignore[attr-defined]
 
     return router

@@ -5,11 +5,12 @@
 from typing import Annotated, Protocol
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from generated import models
 from generated.api._support import (
     Guard,
+    HeaderParameters,
     Principal,
     Reply,
     empty_response,
@@ -297,6 +298,9 @@ def build_files_router(impl: FilesApi, guard: Guard) -> APIRouter:
         self_only=frozenset([]),
         rate_limit="general",
     )
+    download_file_headers = HeaderParameters(
+        ("Range", {"max_length": 1024}), ("If-Range", {"max_length": 1024}), ("If-None-Match", {"max_length": 1024})
+    )
 
     @router.api_route(
         "/api/v1/files/{file_id}/content",
@@ -343,35 +347,15 @@ def build_files_router(impl: FilesApi, guard: Guard) -> APIRouter:
     )
     async def download_file_route(
         file_id: Annotated[UUID, Path(description="The file's id.")],
+        request: Request,
         principal: Annotated[Principal, Depends(download_file_guard)],
-        range: Annotated[
-            str | None,
-            Header(
-                alias="Range",
-                max_length=1024,
-                description="One byte range, e.g. `bytes=0-1023`, `bytes=1024-` or `bytes=-512` (RFC 9110).",
-            ),
-        ] = None,
-        if_range: Annotated[
-            str | None,
-            Header(
-                alias="If-Range",
-                max_length=1024,
-                description="Honour `Range` only if the file still has this ETag; otherwise the whole file is sent.",
-            ),
-        ] = None,
-        if_none_match: Annotated[
-            str | None,
-            Header(
-                alias="If-None-Match",
-                max_length=1024,
-                description="ETags (or `*`) the client already has; a match gives 304.",
-            ),
-        ] = None,
     ) -> Response:
         """Download a file. (GET /api/v1/files/{file_id}/content)"""
+        range, if_range, if_none_match = download_file_headers.read(request)
         return await download_file(
             file_id=file_id, range=range, if_range=if_range, if_none_match=if_none_match, principal=principal
         )
+
+    download_file_route.header_parameters = download_file_headers  # type: ignore[attr-defined]
 
     return router

@@ -5,11 +5,12 @@
 from typing import Annotated, Literal, Protocol
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Depends, Header, Path, Query, Response
+from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
 
 from generated import models
 from generated.api._support import (
     Guard,
+    HeaderParameters,
     Principal,
     Reply,
     RFC3339DateTime,
@@ -185,6 +186,9 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
     create_user_guard = guard.authorize(
         operation_id="createUser", roles=frozenset(["admin"]), self_only=frozenset([]), rate_limit="general"
     )
+    create_user_headers = HeaderParameters(
+        ("Idempotency-Key", {"max_length": 255, "min_length": 8, "pattern": "^[A-Za-z0-9_.:-]+$"})
+    )
 
     @router.api_route(
         "/api/v1/users",
@@ -235,21 +239,15 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
     )
     async def create_user_route(
         body: Annotated[models.UserCreate, Body()],
+        request: Request,
         principal: Annotated[Principal, Depends(create_user_guard)],
         response: Response,
-        idempotency_key: Annotated[
-            str | None,
-            Header(
-                alias="Idempotency-Key",
-                max_length=255,
-                min_length=8,
-                pattern="^[A-Za-z0-9_.:-]+$",
-                description="A unique key (e.g. a UUID) for this creation. Retries with the same key and body replay the first answer.",
-            ),
-        ] = None,
     ) -> models.User | Response:
         """Create a user. (POST /api/v1/users)"""
+        (idempotency_key,) = create_user_headers.read(request)
         return unwrap(await create_user(idempotency_key=idempotency_key, body=body, principal=principal), response)
+
+    create_user_route.header_parameters = create_user_headers  # type: ignore[attr-defined]
 
     export_users = impl.export_users
     export_users_guard = guard.authorize(
@@ -310,6 +308,9 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
         self_only=frozenset(["user"]),
         rate_limit="general",
     )
+    get_user_headers = HeaderParameters(
+        ("If-None-Match", {"max_length": 1024}), ("If-Modified-Since", {"max_length": 64})
+    )
 
     @router.api_route(
         "/api/v1/users/{user_id}",
@@ -352,26 +353,12 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
     )
     async def get_user_route(
         user_id: Annotated[UUID, Path(description="The user's id.")],
+        request: Request,
         principal: Annotated[Principal, Depends(get_user_guard)],
         response: Response,
-        if_none_match: Annotated[
-            str | None,
-            Header(
-                alias="If-None-Match",
-                max_length=1024,
-                description="ETags (or `*`) the client already has; a match gives 304.",
-            ),
-        ] = None,
-        if_modified_since: Annotated[
-            str | None,
-            Header(
-                alias="If-Modified-Since",
-                max_length=64,
-                description="An HTTP-date; ignored when `If-None-Match` is present or the date is not valid.",
-            ),
-        ] = None,
     ) -> models.User | Response:
         """Get a user. (GET /api/v1/users/{user_id})"""
+        if_none_match, if_modified_since = get_user_headers.read(request)
         return unwrap(
             await get_user(
                 user_id=user_id, if_none_match=if_none_match, if_modified_since=if_modified_since, principal=principal
@@ -379,12 +366,17 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
             response,
         )
 
+    get_user_route.header_parameters = get_user_headers  # type: ignore[attr-defined]
+
     head_user = impl.head_user
     head_user_guard = guard.authorize(
         operation_id="headUser",
         roles=frozenset(["admin", "moderator", "user"]),
         self_only=frozenset(["user"]),
         rate_limit="general",
+    )
+    head_user_headers = HeaderParameters(
+        ("If-None-Match", {"max_length": 1024}), ("If-Modified-Since", {"max_length": 64})
     )
 
     @router.api_route(
@@ -427,31 +419,19 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
     )
     async def head_user_route(
         user_id: Annotated[UUID, Path(description="The user's id.")],
+        request: Request,
         principal: Annotated[Principal, Depends(head_user_guard)],
-        if_none_match: Annotated[
-            str | None,
-            Header(
-                alias="If-None-Match",
-                max_length=1024,
-                description="ETags (or `*`) the client already has; a match gives 304.",
-            ),
-        ] = None,
-        if_modified_since: Annotated[
-            str | None,
-            Header(
-                alias="If-Modified-Since",
-                max_length=64,
-                description="An HTTP-date; ignored when `If-None-Match` is present or the date is not valid.",
-            ),
-        ] = None,
     ) -> Response:
         """Get a user's headers. (HEAD /api/v1/users/{user_id})"""
+        if_none_match, if_modified_since = head_user_headers.read(request)
         return empty_response(
             await head_user(
                 user_id=user_id, if_none_match=if_none_match, if_modified_since=if_modified_since, principal=principal
             ),
             200,
         )
+
+    head_user_route.header_parameters = head_user_headers  # type: ignore[attr-defined]
 
     replace_user = impl.replace_user
     replace_user_guard = guard.authorize(
@@ -460,6 +440,7 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
         self_only=frozenset(["moderator", "user"]),
         rate_limit="general",
     )
+    replace_user_headers = HeaderParameters(("If-Match", {"max_length": 1024}))
 
     @router.api_route(
         "/api/v1/users/{user_id}",
@@ -516,19 +497,15 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
     async def replace_user_route(
         user_id: Annotated[UUID, Path(description="The user's id.")],
         body: Annotated[models.UserReplace, Body()],
+        request: Request,
         principal: Annotated[Principal, Depends(replace_user_guard)],
         response: Response,
-        if_match: Annotated[
-            str | None,
-            Header(
-                alias="If-Match",
-                max_length=1024,
-                description="The ETag (or `*`) the change is based on; a stale one gives 412 and changes nothing.",
-            ),
-        ] = None,
     ) -> models.User | Response:
         """Replace a user. (PUT /api/v1/users/{user_id})"""
+        (if_match,) = replace_user_headers.read(request)
         return unwrap(await replace_user(user_id=user_id, if_match=if_match, body=body, principal=principal), response)
+
+    replace_user_route.header_parameters = replace_user_headers  # type: ignore[attr-defined]
 
     update_user = impl.update_user
     update_user_guard = guard.authorize(
@@ -537,6 +514,7 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
         self_only=frozenset(["moderator", "user"]),
         rate_limit="general",
     )
+    update_user_headers = HeaderParameters(("If-Match", {"max_length": 1024}))
 
     @router.api_route(
         "/api/v1/users/{user_id}",
@@ -593,24 +571,21 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
     async def update_user_route(
         user_id: Annotated[UUID, Path(description="The user's id.")],
         body: Annotated[models.UserPatch, Body()],
+        request: Request,
         principal: Annotated[Principal, Depends(update_user_guard)],
         response: Response,
-        if_match: Annotated[
-            str | None,
-            Header(
-                alias="If-Match",
-                max_length=1024,
-                description="The ETag (or `*`) the change is based on; a stale one gives 412 and changes nothing.",
-            ),
-        ] = None,
     ) -> models.User | Response:
         """Change some of a user's fields. (PATCH /api/v1/users/{user_id})"""
+        (if_match,) = update_user_headers.read(request)
         return unwrap(await update_user(user_id=user_id, if_match=if_match, body=body, principal=principal), response)
+
+    update_user_route.header_parameters = update_user_headers  # type: ignore[attr-defined]
 
     delete_user = impl.delete_user
     delete_user_guard = guard.authorize(
         operation_id="deleteUser", roles=frozenset(["admin"]), self_only=frozenset([]), rate_limit="general"
     )
+    delete_user_headers = HeaderParameters(("If-Match", {"max_length": 1024}))
 
     @router.api_route(
         "/api/v1/users/{user_id}",
@@ -660,18 +635,14 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
     )
     async def delete_user_route(
         user_id: Annotated[UUID, Path(description="The user's id.")],
+        request: Request,
         principal: Annotated[Principal, Depends(delete_user_guard)],
-        if_match: Annotated[
-            str | None,
-            Header(
-                alias="If-Match",
-                max_length=1024,
-                description="The ETag (or `*`) the change is based on; a stale one gives 412 and changes nothing.",
-            ),
-        ] = None,
     ) -> Response:
         """Delete a user. (DELETE /api/v1/users/{user_id})"""
+        (if_match,) = delete_user_headers.read(request)
         return empty_response(await delete_user(user_id=user_id, if_match=if_match, principal=principal), 204)
+
+    delete_user_route.header_parameters = delete_user_headers  # type: ignore[attr-defined]
 
     options_user = impl.options_user
     options_user_guard = guard.authorize(

@@ -134,8 +134,14 @@ def _validation_errors(errors: Sequence[Any]) -> list[dict[str, str]]:
 async def handle_validation_error(request: Request, exc: Exception) -> Response:
     if not isinstance(exc, RequestValidationError):  # registered for this type only
         raise exc
-    errors = _validation_errors(exc.errors())
-    if any(e.get("type") == "json_invalid" for e in exc.errors()):
+    raw = list(exc.errors())
+    headers = getattr(getattr(request.scope.get("route"), "endpoint", None), "header_parameters", None)
+    if headers is not None and not getattr(exc, "headers_checked", False):
+        # FastAPI refused other parameters before the route could read its headers (generated/api/_support.py,
+        # HeaderParameters): one answer names every invalid field, the headers too.
+        raw += headers.errors(request)
+    errors = _validation_errors(raw)
+    if any(e.get("type") == "json_invalid" for e in raw):
         detail = "The request body is not valid JSON."
         return problem(400, detail=detail, instance=request.url.path, extensions={"errors": errors})
     count = len(errors)

@@ -332,3 +332,21 @@ def test_a_secured_operation_gets_the_guard_and_hands_the_principal_to_the_handl
     assert "principal: Annotated[Principal, Depends(get_stock_guard)]" in code
     assert "from __future__ import annotations" not in code  # the local guard must resolve at definition time
     assert "principal=principal" in code
+
+
+def test_an_invalid_header_alone_is_a_422_naming_it(items_client: TestClient, items: _Items) -> None:
+    calls = len(items.calls)
+    response = items_client.get(f"/items/{uuid4()}", headers={"If-None-Match": "x" * 65})
+    assert response.status_code == 422
+    (error,) = response.json()["errors"]
+    assert (error["header"], error["detail"]) == ("If-None-Match", "String should have at most 64 characters")
+    assert "x" * 65 not in response.text  # never echoed
+    assert len(items.calls) == calls  # the handler was not called
+
+
+def test_of_a_repeated_header_the_first_counts(items_client: TestClient, items: _Items) -> None:
+    response = items_client.get(
+        f"/items/{uuid4()}", headers=[("If-None-Match", '"first"'), ("If-None-Match", '"second"')]
+    )
+    assert response.status_code == 200
+    assert items.calls[-1][1]["if_none_match"] == '"first"'
