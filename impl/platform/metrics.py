@@ -1,7 +1,8 @@
 """The service's Prometheus metrics: one registry per app, every name prefixed ``charter_``.
 
-Counters and the latency histogram move where things happen: the metrics middleware (requests), the rate limiter
-(rejections), the access guard (authentication failures), the cache (hits and misses). Levels owned by other objects
+Counters and the latency histogram move where things happen: the metrics middleware (requests, recorded at the end
+of the event loop's iteration in which they were answered; a read of the registry records them first), the rate
+limiter (rejections), the access guard (authentication failures), the cache (hits and misses). Levels owned by other objects
 (the database pool, open chat connections and SSE streams, the event bus's subscriptions and queues) are *sampled*:
 read from their owner when /metrics is scraped, so no request pays for them.
 

@@ -2,7 +2,8 @@
 
 In: a request ID (the client's or a fresh one) and the request's log context. Out, at ``http.response.start``: the
 ID echoed, the rate-limit headers the guard computed, the security headers (``Server`` taken off). After the answer
-has ended: the request metrics and the access line. Each concern lives in its own module (request_id,
+has ended: the request metrics and the access line, both recorded at the end of the event loop's iteration with the
+others of that iteration (impl/platform/iteration_batch.py). Each concern lives in its own module (request_id,
 rate_limit_headers, security_headers, metrics, access_log); this layer only sequences them.
 
 One layer, not five: a pure-ASGI layer costs a coroutine per request and one more per message it wraps. Five of
