@@ -68,7 +68,7 @@ class _StreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
     def __init__(self, stream: IO[str] | None) -> None:
         super().__init__()
         self._fixed_stream = stream
-        assert self.lock is not None  # noqa: S101 - Handler.__init__ made it
+        # The handler's own lock (Handler.__init__ made it): the lines are written under it, as records are.
         self._deferred = IterationBatch(self._write_lines, lock=self.lock)
 
     @property

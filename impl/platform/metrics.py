@@ -2,9 +2,9 @@
 
 Counters and the latency histogram move where things happen: the metrics middleware (requests, recorded at the end
 of the event loop's iteration in which they were answered; a read of the registry records them first), the rate
-limiter (rejections), the access guard (authentication failures), the cache (hits and misses). Levels owned by other objects
-(the database pool, open chat connections and SSE streams, the event bus's subscriptions and queues) are *sampled*:
-read from their owner when /metrics is scraped, so no request pays for them.
+limiter (rejections), the access guard (authentication failures), the cache (hits and misses). Levels owned by other
+objects (the database pool, open chat connections and SSE streams, the event bus's subscriptions and queues) are
+*sampled*: read from their owner when /metrics is scraped, so no request pays for them.
 
 Several workers: each process has its own memory, so one worker's registry knows only its own requests. With
 ``PROMETHEUS_MULTIPROC_DIR`` set, prometheus-client writes every value to files in that directory and a scrape of
