@@ -84,10 +84,6 @@ class _StreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
         at its end (see :mod:`impl.platform.iteration_batch`). Outside a loop: now."""
         self._deferred.add(line)
 
-    def write_deferred(self) -> None:
-        """Renders and writes every deferred line now."""
-        self._deferred.settle()
-
     def _write_lines(self, lines: list[DeferredLine]) -> None:
         # Called with the handler's lock held (the batch's lock is the handler's): records from other threads are
         # written under it too.
@@ -110,11 +106,11 @@ class _StreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
 
     def emit(self, record: logging.LogRecord) -> None:
         if self._deferred:
-            self.write_deferred()  # the lines made before this record come first
+            self._deferred.settle()  # the lines made before this record come first
         super().emit(record)
 
     def flush(self) -> None:
-        self.write_deferred()
+        self._deferred.settle()  # a reader of the stream (the tests' log capture) flushes first
         super().flush()
 
 
@@ -221,10 +217,6 @@ class AccessLines:
         plain values (strings, numbers, tuples of them), not objects the request holds: they are kept until then.
         """
         self.handler.defer((self.render, fields, values, context, time.time()))
-
-    def flush(self) -> None:
-        """Writes the deferred lines now (a reader of the stream calls this first)."""
-        self.handler.write_deferred()
 
 
 _access_lines: AccessLines | None = None  # set by configure_logging; None: logging is not ours (nothing written)
