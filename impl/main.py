@@ -18,7 +18,7 @@ def app_factory() -> FastAPI:
     settings = get_settings()
     # Here too, not only in main(): each worker process (and a plain ``uvicorn --factory``) configures its own.
     configure_logging(level=settings.log_level, log_format=settings.log_format)
-    return create_app(settings, freeze_start_up_heap=True)  # this process serves it: see create_app
+    return create_app(settings, tune_collector=True)  # this process serves it: see create_app
 
 
 def main() -> None:

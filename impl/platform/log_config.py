@@ -128,7 +128,8 @@ class UtcTimestamp:
     """
 
     def __init__(self) -> None:
-        self._second: tuple[int, str] = (-1, "")  # one tuple, replaced whole: threads read it as they log too
+        # (second, its text up to the fraction's dot): one tuple, replaced whole, as threads read it while they log.
+        self._second: tuple[int, str] = (-1, "")
 
     def now(self) -> str:
         return self.at(time.time())
@@ -138,11 +139,11 @@ class UtcTimestamp:
         second = int(now)
         cached_second, prefix = self._second
         if second != cached_second:
-            prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            prefix = time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(second))
             self._second = (second, prefix)
         micro = int((now - second) * 1_000_000)
         # As datetime.isoformat() does: no fraction at all on a whole second.
-        return f"{prefix}.{micro:06d}Z" if micro else f"{prefix}Z"
+        return "%s%06dZ" % (prefix, micro) if micro else prefix[:-1] + "Z"  # noqa: UP031 - %-format: half the cost
 
     def __call__(self, _logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
         event_dict["timestamp"] = self.now()
@@ -228,8 +229,14 @@ def _access_renderer(log_format: LogFormat, stream: IO[str] | None) -> AccessRen
 
     def render_line(fields: dict[str, Any], context: Mapping[str, Any], at: float) -> str:
         # The keys every line has, as the pre-chain adds them: the request's context, logger, level, fields, time.
-        event: EventDict = {"event": "request", **context, "logger": ACCESS_LOGGER, "level": "info", **fields}
-        event["timestamp"] = add_timestamp.at(at)
+        event: EventDict = {
+            "event": "request",
+            **context,
+            "logger": ACCESS_LOGGER,
+            "level": "info",
+            **fields,
+            "timestamp": add_timestamp.at(at),
+        }
         event = redact_secrets(None, "info", event)
         if as_json:
             try:

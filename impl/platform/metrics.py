@@ -3,8 +3,8 @@
 Counters and the latency histogram move where things happen: the metrics middleware (requests, recorded at the end
 of the event loop's iteration in which they were answered; a read of the registry records them first), the rate
 limiter (rejections), the access guard (authentication failures), the cache (hits and misses). Levels owned by other
-objects (the database pool, open chat connections and SSE streams, the event bus's subscriptions and queues) are
-*sampled*: read from their owner when /metrics is scraped, so no request pays for them.
+objects (the requests in flight, the database pool, open chat connections and SSE streams, the event bus's
+subscriptions and queues) are *sampled*: read from their owner when /metrics is scraped, so no request pays for them.
 
 Several workers: each process has its own memory, so one worker's registry knows only its own requests. With
 ``PROMETHEUS_MULTIPROC_DIR`` set, prometheus-client writes every value to files in that directory and a scrape of
@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import logging
 import os
+from bisect import bisect_left
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -168,6 +169,17 @@ class Metrics:
         """``settle`` runs before every read of the registry: it brings in counts its owner has not yet recorded."""
         self._settle_first.hooks.append(settle)
 
+    def track_level(self, gauge: Gauge, read: Callable[[], float]) -> None:
+        """``gauge`` follows a level its owner keeps as a plain number: set from ``read`` before every read of the
+        registry, so this worker's scrape and a test see it exact, and, with shared files, by the periodic sampler
+        too (another worker's scrape sees it as of its last write, at most SAMPLE_INTERVAL_SECONDS old)."""
+
+        def write() -> None:
+            gauge.set(read())
+
+        self._settle_first.hooks.append(write)
+        self._samples.append(_Sample(read=read, write=lambda value: gauge.set(_number(value))))
+
     # -- sampled values -------------------------------------------------------------------------------------------
 
     def level(self, name: str, documentation: str, read: Callable[[], float]) -> None:
@@ -244,6 +256,26 @@ class Metrics:
         if self.multiprocess_dir is not None:
             # This worker's live gauges (in flight, connections) leave the sums; its counters stay counted.
             multiprocess.mark_process_dead(os.getpid(), str(self.multiprocess_dir))  # type: ignore[no-untyped-call]
+
+
+def observe_many(histogram: Histogram, amounts: list[float]) -> None:
+    """``histogram.observe(amount)`` for each of ``amounts`` (none negative or NaN, as durations are), with one
+    locked update per bucket they fall in and one for the sum, where ``observe`` takes two per amount.
+
+    ``histogram`` is a child (labels applied). It reads prometheus-client's layout of a histogram (the sorted
+    ``_upper_bounds`` ending in +Inf, one value per bucket in ``_buckets``, and ``_sum``): the library has no public
+    call for many observations. The version is pinned in uv.lock, and tests/impl/platform/test_metrics.py checks the
+    samples against ``observe``'s, so a change of layout fails there, not in production.
+    """
+    bounds: list[float] = histogram._upper_bounds
+    per_bucket = [0] * len(bounds)
+    for amount in amounts:
+        per_bucket[bisect_left(bounds, amount)] += 1  # the first bound >= amount, as observe's scan finds it
+    histogram._sum.inc(sum(amounts))
+    buckets = histogram._buckets
+    for index, count in enumerate(per_bucket):
+        if count:
+            buckets[index].inc(count)
 
 
 def _number(value: float | Mapping[str, float]) -> float:

@@ -1,30 +1,47 @@
-"""The serving process freezes what start-up made, so full garbage collections stop re-examining it."""
+"""The serving process tunes its garbage collector: what start-up made is frozen, and young collections are rarer."""
 
 from __future__ import annotations
 
 import gc
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
-from impl.app import create_app
+from impl.app import YOUNG_COLLECTION_THRESHOLD, create_app
 from tests.conftest import test_settings
 
 
-def test_the_serving_process_freezes_its_start_up_heap(tmp_path: Path) -> None:
+@pytest.fixture
+def collector_restored() -> Iterator[None]:
+    """This process makes many apps: give the collector its objects and its thresholds back afterwards."""
+    thresholds = gc.get_threshold()
     gc.unfreeze()
     try:
-        with TestClient(create_app(test_settings(tmp_path / "data"), freeze_start_up_heap=True)) as client:
-            frozen = gc.get_freeze_count()
-            assert client.get("/health").status_code == 200
-        # Everything start-up made, the app's routes and models among them, is in the permanent generation.
-        assert frozen > 10_000
+        yield
     finally:
-        gc.unfreeze()  # this process makes many apps: give the collector its objects back
+        gc.unfreeze()
+        gc.set_threshold(*thresholds)
 
 
-def test_an_app_made_elsewhere_freezes_nothing(tmp_path: Path) -> None:
-    gc.unfreeze()
+@pytest.mark.usefixtures("collector_restored")
+def test_the_serving_process_freezes_its_start_up_heap_and_collects_the_young_less_often(tmp_path: Path) -> None:
+    before = gc.get_threshold()
+    with TestClient(create_app(test_settings(tmp_path / "data"), tune_collector=True)) as client:
+        frozen = gc.get_freeze_count()
+        thresholds = gc.get_threshold()
+        assert client.get("/health").status_code == 200
+    # Everything start-up made, the app's routes and models among them, is in the permanent generation.
+    assert frozen > 10_000
+    assert thresholds == (YOUNG_COLLECTION_THRESHOLD, *before[1:])
+    assert before[0] < YOUNG_COLLECTION_THRESHOLD
+
+
+@pytest.mark.usefixtures("collector_restored")
+def test_an_app_made_elsewhere_leaves_the_collector_as_it_was(tmp_path: Path) -> None:
+    before = gc.get_threshold()
     with TestClient(create_app(test_settings(tmp_path / "data"))) as client:
         assert client.get("/health").status_code == 200
         assert gc.get_freeze_count() == 0
+        assert gc.get_threshold() == before

@@ -14,6 +14,7 @@ Starlette's error middleware, so a 500 is stamped, counted and logged like every
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -23,8 +24,8 @@ from impl.platform.middleware.access_log import access_fields, access_values
 from impl.platform.middleware.metrics import RequestMetrics
 from impl.platform.middleware.rate_limit_headers import with_rate_limits
 from impl.platform.middleware.request_id import HEADER as REQUEST_ID_HEADER
-from impl.platform.middleware.request_id import assign_request_id
-from impl.platform.middleware.security_headers import SecurityHeaders, secured
+from impl.platform.middleware.request_id import TRACEPARENT, assign_request_id
+from impl.platform.middleware.security_headers import AUTHORIZATION, SecurityHeaders, secured
 
 
 class EdgeMiddleware:
@@ -48,12 +49,25 @@ class EdgeMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = assign_request_id(scope)
-        extra, authenticated = self.security.for_request(scope)
+        sent_id = traceparent = None
+        authenticated = False
+        for name, value in scope["headers"]:  # one pass for all three; the first of each counts
+            if name == REQUEST_ID_HEADER:
+                if sent_id is None:
+                    sent_id = value
+            elif name == TRACEPARENT:
+                if traceparent is None:
+                    traceparent = value
+            elif name == AUTHORIZATION:
+                authenticated = True
+        request_id = assign_request_id(scope, sent=sent_id, traceparent=traceparent)
+        extra = self.security.for_request(scope)
         status: int | None = None
         sent = 0
 
-        async def send_stamped(message: Message) -> None:
+        # A plain function that hands back ``send``'s own awaitable: a coroutine of its own would only wrap it, one
+        # more frame per message.
+        def send_stamped(message: Message) -> Awaitable[None]:
             nonlocal status, sent
             kind = message["type"]
             if kind == "http.response.start":
@@ -63,7 +77,7 @@ class EdgeMiddleware:
                 message["headers"] = with_rate_limits(scope, headers)
             elif kind == "http.response.body":
                 sent += len(message.get("body", b""))
-            await send(message)
+            return send(message)
 
         metrics = self.metrics
         entry_root_path = str(scope.get("root_path", ""))

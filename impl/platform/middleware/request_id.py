@@ -39,22 +39,16 @@ def request_id_of(scope: Scope) -> str | None:
     return state.get("request_id") if isinstance(state, dict) else None
 
 
-def assign_request_id(scope: Scope) -> bytes:
-    """The request's ID: the client's ``X-Request-ID`` when well-formed, otherwise a fresh UUID4.
+def assign_request_id(scope: Scope, *, sent: bytes | None, traceparent: bytes | None) -> bytes:
+    """The request's ID: the one the client ``sent`` (its ``X-Request-ID``) when well-formed, otherwise a fresh UUID4.
 
-    It is kept in the scope's state (:func:`request_id_of`) and begins the request's log context, so every log line
-    of this request (ours, the libraries') carries it, with the caller's trace ID if a ``traceparent`` came.
+    The edge reads both headers (the first of each counts) in its one pass over the request's headers. The ID is
+    kept in the scope's state (:func:`request_id_of`) and begins the request's log context, so every log line of
+    this request (ours, the libraries') carries it, with the caller's trace ID if a ``traceparent`` came.
     """
-    raw: bytes | None = None
-    traceparent: bytes | None = None
-    for name, value in scope["headers"]:  # one pass; the first of each counts
-        if name == HEADER and raw is None:
-            raw = value
-        elif name == TRACEPARENT and traceparent is None:
-            traceparent = value
-    if raw is not None and WELL_FORMED.fullmatch(raw):
-        request_id: bytes = raw
-        text = raw.decode("ascii")
+    if sent is not None and WELL_FORMED.fullmatch(sent):
+        request_id: bytes = sent
+        text = sent.decode("ascii")
     else:
         text = fresh_request_id()
         request_id = text.encode("ascii")

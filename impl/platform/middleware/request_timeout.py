@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
+from collections.abc import Awaitable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -87,21 +88,23 @@ class RequestTimeoutMiddleware:
         return watch
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        task = asyncio.current_task()
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task(loop)
         if scope["type"] != "http" or task is None:
             await self.app(scope, receive, send)
             return
-        loop = asyncio.get_running_loop()
         watch = self._watch_for(loop)
         watch.add(task, loop.time() + self.timeout_seconds)
         started = False
 
-        async def send_and_stop_the_clock(message: Message) -> None:
+        # A plain function handing back ``send``'s own awaitable: a coroutine of its own per message would only
+        # wrap it (see EdgeMiddleware).
+        def send_and_stop_the_clock(message: Message) -> Awaitable[None]:
             nonlocal started
             if not started and message["type"] == "http.response.start":
                 started = True
                 watch.discard(task)
-            await send(message)
+            return send(message)
 
         try:
             await self.app(scope, receive, send_and_stop_the_clock)

@@ -10,6 +10,7 @@ and only those, get a policy that allows same-origin assets and inline scripts a
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
+from typing import NamedTuple
 
 from starlette.types import Scope
 
@@ -51,6 +52,17 @@ def route_path(scope: Scope) -> str:
     return path
 
 
+class HeaderSet(NamedTuple):
+    """Headers to add, with their names (to tell at once whether the app set any of them itself)."""
+
+    headers: tuple[Header, ...]
+    names: frozenset[bytes]
+
+    @classmethod
+    def of(cls, headers: tuple[Header, ...]) -> HeaderSet:
+        return cls(headers, frozenset(name for name, _ in headers))
+
+
 class SecurityHeaders:
     """Which security headers a request's response gets; the edge middleware adds them at ``http.response.start``.
 
@@ -65,30 +77,33 @@ class SecurityHeaders:
         self.docs_exact = frozenset(roots)
         self.docs_prefixes = tuple(sorted(f"{root}/" for root in roots))
         common: tuple[Header, ...] = ((HSTS,) if hsts else ()) + ALWAYS
-        self.api_headers: tuple[Header, ...] = (*common, (CSP, API_POLICY))
-        self.docs_headers: tuple[Header, ...] = (*common, (CSP, DOCS_POLICY))
+        self.api_headers = HeaderSet.of((*common, (CSP, API_POLICY)))
+        self.docs_headers = HeaderSet.of((*common, (CSP, DOCS_POLICY)))
 
     def is_docs_path(self, path: str) -> bool:
         # Exact match or a path below it: "/docs" and "/docs/assets/x.js", never "/docsx".
         return path in self.docs_exact or path.startswith(self.docs_prefixes)
 
-    def for_request(self, scope: Scope) -> tuple[tuple[Header, ...], bool]:
-        """(the headers to add, whether the request carried credentials), read from the request before it runs."""
-        extra = self.docs_headers if self.is_docs_path(route_path(scope)) else self.api_headers
-        return extra, any(name == AUTHORIZATION for name, _ in scope["headers"])
+    def for_request(self, scope: Scope) -> HeaderSet:
+        """The headers to add to this request's response, chosen by its path before it runs."""
+        return self.docs_headers if self.is_docs_path(route_path(scope)) else self.api_headers
 
 
-def secured(raw: Iterable[tuple[bytes, bytes]], extra: tuple[Header, ...], *, authenticated: bool) -> list[Header]:
-    """The response's headers without ``Server``, plus each of ``extra`` the app did not set itself."""
-    headers: list[Header] = []
-    present: set[bytes] = set()
-    for name, value in raw:
-        lowered = name.lower()  # ASGI only recommends lower-case response header names
-        if lowered == SERVER:
-            continue
-        headers.append((name, value))
-        present.add(lowered)
-    headers.extend(header for header in extra if header[0] not in present)
+def secured(raw: Iterable[tuple[bytes, bytes]], extra: HeaderSet, *, authenticated: bool) -> list[Header]:
+    """The response's headers without ``Server``, plus each of ``extra`` the app did not set itself.
+
+    ``authenticated``: the request carried credentials (an ``Authorization`` header), so the answer is someone's
+    own and gets a ``Cache-Control`` that keeps it out of shared caches, unless the app chose one.
+    """
+    headers = list(raw)
+    # ASGI only recommends lower-case response header names (Starlette's responses always use them).
+    present = {name.lower() for name, _ in headers}
+    if SERVER in present:
+        headers = [header for header in headers if header[0].lower() != SERVER]
+    if present.isdisjoint(extra.names):  # the usual answer: none of them set by the app
+        headers += extra.headers
+    else:
+        headers += [header for header in extra.headers if header[0] not in present]
     if authenticated and CACHE_CONTROL not in present:
         headers.append(REVALIDATE_PRIVATELY if ETAG in present else NO_STORE)
     return headers

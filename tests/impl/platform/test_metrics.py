@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from impl.app import create_app
-from impl.platform.metrics import Metrics
+from impl.platform.metrics import Metrics, observe_many
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, bearer, sign_in, test_settings
 from tests.impl.platform.metrics_scrape import sample
 from tests.live_server import live_server
@@ -197,3 +197,27 @@ def _eventually(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
             return True
         time.sleep(0.02)
     return condition()
+
+
+def test_observing_many_durations_at_once_gives_the_samples_observing_each_gives() -> None:
+    # On, below and between the bounds, and past the last finite one (+Inf), in no order, with repeats.
+    amounts = [0.0, 0.005, 0.0049, 0.0051, 0.3, 0.3, 30.0, 31.5, 0.0001, 2.5, 7.0, 0.01]
+    one_by_one, at_once = Metrics(), Metrics()
+    for amount in amounts:
+        one_by_one.http_request_duration.labels("GET", "/x").observe(amount)
+    observe_many(at_once.http_request_duration.labels("GET", "/x"), amounts)
+
+    def samples(metrics: Metrics) -> list[tuple[str, dict[str, str], float]]:
+        return [
+            (s.name, s.labels, s.value)
+            for family in metrics.registry.collect()
+            if family.name == "charter_http_request_duration_seconds"
+            for s in family.samples
+            if not s.name.endswith("_created")
+        ]
+
+    expected = samples(one_by_one)
+    assert [value for name, _, value in expected if name.endswith("_count")] == [len(amounts)]
+    got = samples(at_once)
+    assert [(name, labels) for name, labels, _ in got] == [(name, labels) for name, labels, _ in expected]
+    assert [value for _, _, value in got] == pytest.approx([value for _, _, value in expected])  # (the sum's float)
