@@ -12,8 +12,8 @@ replaces our handler rather than adding a second one.
 The one exception is the access line (one per request, the hot path): :class:`AccessLines` renders it with the
 same context, timestamp, redaction and renderer, straight to our handler's stream. Going through stdlib (a
 ``LogRecord``, ``findCaller``, the formatter's copy of the record and its pre-chain) was as costly as the rest of a
-``GET /health`` answer in the service (``ACCESS_LOG=false`` doubled its rate). The lines of one iteration of the
-event loop are rendered and written together at its end, in one write (see :meth:`AccessLines.write`).
+``GET /health`` answer in the service (``ACCESS_LOG=false`` doubled its rate). The edge hands over the lines of one
+iteration of the event loop together at its end, rendered and written in one write (see :meth:`AccessLines.write`).
 """
 
 from __future__ import annotations
@@ -23,15 +23,15 @@ import logging
 import sys
 import time
 import traceback
-from collections.abc import Callable, Mapping
+import weakref
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import IO, Any, Literal, TypeVar
+from typing import IO, Any, Literal, Protocol, TypeVar
 
 import orjson
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
-from impl.platform.iteration_batch import IterationBatch
 from impl.platform.log_context import merge_log_context
 from impl.platform.log_redaction import redact_secrets
 
@@ -49,9 +49,30 @@ CHATTY_LOGGERS = ("sqlalchemy", "aiosqlite", "asyncpg", "redis", "httpx", "httpc
 
 
 AccessRenderer = Callable[[dict[str, Any], Mapping[str, Any], float], str]
-# An access line not yet written: its renderer, what builds its fields and from which values, the request's log
-# context, and its time.
-DeferredLine = tuple[AccessRenderer, Callable[[Any], dict[str, Any]], Any, Mapping[str, Any], float]
+# What makes an access line of a record: its fields, the request's log context, its time (seconds since the epoch).
+AccessLineOf = Callable[[V], tuple[dict[str, Any], Mapping[str, Any], float]]
+
+
+class PendingLines(Protocol):
+    """Something holding access lines not yet written (the edge's batch of answered requests)."""
+
+    def settle(self) -> None: ...
+
+
+# Every holder of unwritten access lines, settled before any record is written and whenever a handler is flushed,
+# so that the stream keeps the order in which lines were made. Process-wide like the logging it orders; weak, so a
+# holder (an app's edge) leaves with its app.
+_pending: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def write_before_records(holder: PendingLines) -> None:
+    """``holder.settle()`` writes access lines made earlier: it runs before any later record is written."""
+    _pending.add(holder)
+
+
+def _write_pending() -> None:
+    for holder in list(_pending):
+        holder.settle()
 
 
 class _StreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
@@ -60,16 +81,14 @@ class _StreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
     Resolving stderr late (as logging's own last-resort handler does) keeps working when it is replaced later
     (pytest's capture, a daemon redirecting it).
 
-    It also holds the access lines deferred to the end of the event loop's iteration (:meth:`defer`). They are
-    written before any record this handler emits later and whenever it is flushed (``logging.shutdown`` does at
-    exit), so the stream keeps the order in which lines were made.
+    Access lines arrive in groups (:meth:`AccessLines.write`), one write each. Before it writes any other record, and
+    whenever it is flushed (``logging.shutdown`` does at exit), the lines not yet written are (see
+    :func:`write_before_records`), so the stream keeps the order in which lines were made.
     """
 
     def __init__(self, stream: IO[str] | None) -> None:
         super().__init__()
         self._fixed_stream = stream
-        # The handler's own lock (Handler.__init__ made it): the lines are written under it, as records are.
-        self._deferred = IterationBatch(self._write_lines, lock=self.lock)
 
     @property
     def stream(self) -> IO[str]:
@@ -79,38 +98,34 @@ class _StreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
     def stream(self, value: IO[str]) -> None:
         pass  # StreamHandler.__init__ assigns it; the property above decides
 
-    def defer(self, line: DeferredLine) -> None:
-        """``line`` is rendered and written with the others deferred in this iteration of the running event loop,
-        at its end (see :mod:`impl.platform.iteration_batch`). Outside a loop: now."""
-        self._deferred.add(line)
-
-    def _write_lines(self, lines: list[DeferredLine]) -> None:
-        # Called with the handler's lock held (the batch's lock is the handler's): records from other threads are
-        # written under it too.
+    def write_lines(self, render: AccessRenderer, line_of: AccessLineOf[V], records: Iterable[V]) -> None:
         rendered = []
-        for render, fields, values, context, at in lines:
+        for record in records:
             try:
-                rendered.append(render(fields(values), context, at))
+                rendered.append(render(*line_of(record)))
             except Exception:  # noqa: BLE001 - one line that cannot be rendered: said, and the others go on
                 if logging.raiseExceptions:  # as Handler.handleError does with a record it cannot format
                     sys.stderr.write("--- Logging error: an access line could not be rendered ---\n")
                     traceback.print_exc(file=sys.stderr)
         if not rendered:
             return
+        self.acquire()  # as records are written: a thread's record never lands inside these lines
         try:
             stream = self.stream
             stream.write(self.terminator.join(rendered) + self.terminator)
             stream.flush()
         except (OSError, ValueError):  # a closed or broken stream; as logging does, no request fails for it
             pass
+        finally:
+            self.release()
 
-    def emit(self, record: logging.LogRecord) -> None:
-        if self._deferred:
-            self._deferred.settle()  # the lines made before this record come first
-        super().emit(record)
+    def handle(self, record: logging.LogRecord) -> bool:
+        # Before the handler's lock is taken (a holder takes its own lock, then this one, as its lines are written).
+        _write_pending()  # the lines made before this record come first
+        return super().handle(record)
 
     def flush(self) -> None:
-        self._deferred.settle()  # a reader of the stream (the tests' log capture) flushes first
+        _write_pending()  # a reader of the stream (the tests' log capture) flushes first
         super().flush()
 
 
@@ -205,19 +220,15 @@ class AccessLines:
     handler: _StreamHandler
     render: AccessRenderer
 
-    def write(self, fields: Callable[[V], dict[str, Any]], values: V, *, context: Mapping[str, Any]) -> None:
-        """One access line (``event: request``, logger ``charter.access``): ``context`` (the request's log
-        context, read once by the caller) and ``fields(values)``, rendered like every line and stamped with this
-        moment.
+    def write(self, line_of: AccessLineOf[V], records: Iterable[V]) -> None:
+        """One access line (``event: request``, logger ``charter.access``) per record, rendered like every line from
+        what ``line_of`` makes of it (its fields, the request's log context, its time), and written now, all in one
+        write. A line that cannot be rendered is reported on stderr, and the others are written.
 
-        The fields are built, rendered and written at the end of the event loop's iteration, together with the
-        other lines of that iteration: one write for all of them, and the rendering's code and data stay in the
-        processor's caches from one line to the next. Built and written one at a time, in the request, they were
-        half of what the edge middleware does per request, a sixth of a ``GET /health`` answer (issue 7's profile
-        of the running service). The line waits no longer than the loop's current iteration. ``values`` should be
-        plain values (strings, numbers, tuples of them), not objects the request holds: they are kept until then.
+        The edge hands over each iteration of the event loop's lines together, at its end (see
+        impl/platform/middleware/answered.py), and registers with :func:`write_before_records`.
         """
-        self.handler.defer((self.render, fields, values, context, time.time()))
+        self.handler.write_lines(self.render, line_of, records)
 
 
 _access_lines: AccessLines | None = None  # set by configure_logging; None: logging is not ours (nothing written)

@@ -10,52 +10,31 @@ loop's iteration in which the answer ended.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from starlette.types import Scope
-
-from impl.platform.middleware.request_id import request_id_of
+from impl.platform.middleware.answered import Answered
 
 
-def route_template(scope: Scope) -> str | None:
+def route_template(route: object) -> str | None:
     """The matched route's path format (``None`` when nothing matched: a 404 has no route)."""
-    route = scope.get("route")
     template = getattr(route, "path_format", None) or getattr(route, "path", None)
     return template if isinstance(template, str) else None
 
 
-# What an access line says, read from the request when its answer ends: plain values, so that the scope (and
-# everything it holds) is not kept alive until the line is written, nor examined by the garbage collector meanwhile.
-AccessValues = tuple[str, str | None, int | None, float, str | None, object, tuple[str, int] | None, int]
-
-
-def access_values(
-    scope: Scope, *, status: int | None, failed: bool, bytes_sent: int, seconds: float, user_id: object
-) -> AccessValues:
-    """``status`` None: nothing was sent; with ``failed`` the server answered 500, without it the request was
-    cancelled (the client went away), which has no status. ``user_id``: the log context's."""
-    return (
-        scope["method"],
-        route_template(scope),
-        500 if status is None and failed else status,
-        seconds,
-        request_id_of(scope),
-        user_id,  # the caller the guard bound into the log context, if any
-        scope.get("client"),  # read after the app ran: uvicorn's ProxyHeadersMiddleware rewrites it in place
-        bytes_sent,
-    )
-
-
-def access_fields(values: AccessValues) -> dict[str, Any]:
-    """The access line's fields, in their order."""
-    method, route, status, seconds, request_id, user_id, client, bytes_sent = values
-    return {
+def access_line(record: Answered) -> tuple[dict[str, Any], Mapping[str, Any], float]:
+    """The access line of an answered request: its fields in their order, the request's log context, its time."""
+    method, route, _, _, status, failed, seconds, bytes_sent, at, context, client, request_id = record
+    fields = {
         "method": method,
-        "route": route,
-        "status": status,
+        "route": route_template(route),
+        # None: nothing was sent; failed, the server answered 500; otherwise the request was cancelled (the client
+        # went away), which has no status.
+        "status": 500 if status is None and failed else status,
         "duration_ms": round(seconds * 1000, 2),
         "request_id": request_id,
-        "user_id": user_id,
+        "user_id": context.get("user_id"),  # the caller the guard bound into the log context, if any
         "client": f"{client[0]}:{client[1]}" if client else None,
         "bytes_sent": bytes_sent,
     }
+    return fields, context, at

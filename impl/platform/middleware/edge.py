@@ -2,9 +2,9 @@
 
 In: a request ID (the client's or a fresh one) and the request's log context. Out, at ``http.response.start``: the
 ID echoed, the rate-limit headers the guard computed, the security headers (``Server`` taken off). After the answer
-has ended: the request metrics and the access line, both recorded at the end of the event loop's iteration with the
-others of that iteration (impl/platform/iteration_batch.py). Each concern lives in its own module (request_id,
-rate_limit_headers, security_headers, metrics, access_log); this layer only sequences them.
+has ended: one record of it (impl/platform/middleware/answered.py), from which the request metrics and the access
+line are made at the end of the event loop's iteration, with the others of that iteration. Each concern lives in
+its own module (request_id, rate_limit_headers, security_headers, metrics, access_log); this layer sequences them.
 
 One layer, not five: a pure-ASGI layer costs a coroutine per request and one more per message it wraps. Five of
 them were a third of a ``GET /health`` answer (``make bench``; issue 7's profiles). The edge is outermost, outside
@@ -13,14 +13,17 @@ Starlette's error middleware, so a 500 is stamped, counted and logged like every
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Awaitable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from impl.platform.log_config import access_lines
+from impl.platform.iteration_batch import IterationBatch
+from impl.platform.log_config import access_lines, write_before_records
 from impl.platform.log_context import end_request_context, log_context
-from impl.platform.middleware.access_log import access_fields, access_values
+from impl.platform.middleware.access_log import access_line
+from impl.platform.middleware.answered import Answered
 from impl.platform.middleware.metrics import RequestMetrics
 from impl.platform.middleware.rate_limit_headers import with_rate_limits
 from impl.platform.middleware.request_id import HEADER as REQUEST_ID_HEADER
@@ -44,6 +47,21 @@ class EdgeMiddleware:
         self.security = security
         self.metrics = metrics
         self.access_log = access_log
+        # Each iteration's answered requests, counted and logged together at its end (impl/platform/middleware/
+        # answered.py). Re-entrant: a record logged while they are settled settles them first (and finds none).
+        batch: IterationBatch[Answered] = IterationBatch(self._settle, lock=threading.RLock())
+        if metrics is not None:
+            metrics.settle_before_reads(batch.settle)  # a scrape sees every request answered so far
+        if access_log:
+            write_before_records(batch)  # a later record comes after these lines
+        self._answered = batch if metrics is not None or access_log else None
+
+    def _settle(self, answered: list[Answered]) -> None:
+        if self.metrics is not None:
+            self.metrics.record(answered)
+        lines = access_lines() if self.access_log else None
+        if lines is not None:
+            lines.write(access_line, answered)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -80,7 +98,7 @@ class EdgeMiddleware:
             return send(message)
 
         metrics = self.metrics
-        entry_root_path = str(scope.get("root_path", ""))
+        entry_root_path: str = scope.get("root_path", "")
         failed = False
         started = time.perf_counter()
         if metrics is not None:
@@ -91,22 +109,24 @@ class EdgeMiddleware:
             failed = True  # (a cancellation, i.e. the client went away, is not a failure: no status then)
             raise
         finally:
-            seconds = time.perf_counter() - started
-            if metrics is not None:
-                # Nothing sent: the app failed before it answered (the error layer inside sent 500) or was cancelled.
-                answered = 500 if status is None else status
-                metrics.finished(scope, entry_root_path=entry_root_path, status=answered, seconds=seconds)
-            lines = access_lines() if self.access_log else None
-            if lines is not None:
-                context = log_context()  # read once: the caller's user_id for the fields, all of it for the line
-                values = access_values(
-                    scope,
-                    status=status,
-                    failed=failed,
-                    bytes_sent=sent,
-                    seconds=seconds,
-                    user_id=context.get("user_id"),
+            answered = self._answered
+            if answered is not None:
+                answered.add(
+                    (
+                        scope["method"],
+                        scope.get("route"),
+                        scope.get("root_path", ""),
+                        entry_root_path,
+                        status,
+                        failed,
+                        time.perf_counter() - started,
+                        sent,
+                        time.time(),
+                        log_context(),  # the caller's user_id, bound by the guard, is in it by now
+                        scope.get("client"),  # after the app ran: uvicorn's ProxyHeadersMiddleware rewrites it
+                        request_id.decode("ascii"),
+                    )
                 )
-                # The fields are built from the values when the line is written (see AccessLines.write).
-                lines.write(access_fields, values, context=context)
+            if metrics is not None:
+                metrics.ended()
             end_request_context()

@@ -7,12 +7,21 @@ import io
 import json
 import logging
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 import structlog
 
-from impl.platform.log_config import HANDLER_NAME, AccessLines, access_lines, configure_logging
+from impl.platform.iteration_batch import IterationBatch
+from impl.platform.log_config import (
+    HANDLER_NAME,
+    AccessLines,
+    access_lines,
+    configure_logging,
+    write_before_records,
+)
 from impl.platform.log_context import begin_request_context, bind_log_context, end_request_context, log_context
 from tests.impl.platform.log_capture import captured_logs
 
@@ -149,18 +158,37 @@ def _sink() -> AccessLines:
     return sink
 
 
-def test_access_lines_wait_for_the_end_of_the_loops_iteration_and_go_out_in_one_write() -> None:
+# An access line as the edge's records give it: its fields, the request's log context, its time.
+Line = tuple[dict[str, Any], Mapping[str, Any], float]
+
+
+def line(fields: dict[str, Any], context: Mapping[str, Any] | None = None) -> Line:
+    return fields, context if context is not None else {}, time.time()
+
+
+def as_is(entry: Line) -> Line:
+    return entry
+
+
+def pending_lines() -> IterationBatch[Line]:
+    """Lines gathered during an iteration of the loop and written at its end, as the edge hands them over."""
+    batch: IterationBatch[Line] = IterationBatch(lambda lines: _sink().write(as_is, lines))
+    write_before_records(batch)
+    return batch
+
+
+def test_access_lines_handed_over_together_go_out_in_one_write() -> None:
     stream = CountedWrites()
 
     async def two_requests_in_one_iteration() -> tuple[str, str]:
-        sink = _sink()
+        pending = pending_lines()
         begin_request_context(request_id="req-a", trace_id=None)
-        sink.write(lambda _: {"route": "/a", "status": 200}, None, context=log_context())
+        pending.add(line({"route": "/a", "status": 200}, log_context()))
         begin_request_context(request_id="req-b", trace_id=None)
-        sink.write(lambda _: {"route": "/b", "status": 201}, None, context=log_context())
+        pending.add(line({"route": "/b", "status": 201}, log_context()))
         end_request_context()
         during = stream.getvalue()
-        await asyncio.sleep(0)  # the iteration ends: its deferred write ran before this task resumed
+        await asyncio.sleep(0)  # the iteration ends: its lines were written before this task resumed
         return during, stream.getvalue()
 
     with captured_logs(buffer=stream) as logs:
@@ -168,63 +196,62 @@ def test_access_lines_wait_for_the_end_of_the_loops_iteration_and_go_out_in_one_
 
     assert during == ""
     assert len(stream.writes) == 1
-    first, second = [json.loads(line) for line in after.splitlines()]
+    first, second = [json.loads(text) for text in after.splitlines()]
     assert (first["request_id"], first["route"], first["status"]) == ("req-a", "/a", 200)
     assert (second["request_id"], second["route"], second["status"]) == ("req-b", "/b", 201)
+    assert first["logger"] == second["logger"] == "charter.access"
     assert logs.access_lines() == [first, second]
 
 
 def test_a_record_logged_after_an_access_line_comes_after_it() -> None:
     async def line_then_warning() -> None:
-        _sink().write(lambda _: {"route": "/first"}, None, context={})
+        pending = pending_lines()
+        pending.add(line({"route": "/first"}))
         logging.getLogger("charter.somewhere").warning("second")
+        assert not pending  # written before the warning was
 
     with captured_logs() as logs:
         asyncio.run(line_then_warning())
 
-    assert [line["event"] for line in logs.lines()] == ["request", "second"]
+    assert [entry["event"] for entry in logs.lines()] == ["request", "second"]
 
 
 def test_outside_an_event_loop_the_line_is_written_at_once() -> None:
     stream = CountedWrites()
     with captured_logs(buffer=stream):
-        _sink().write(lambda _: {"route": "/now"}, None, context={"request_id": "req-c"})
+        pending_lines().add(line({"route": "/now"}, {"request_id": "req-c"}))
         written = stream.getvalue()
-    (line,) = [json.loads(text) for text in written.splitlines()]
-    assert (line["route"], line["request_id"], line["logger"]) == ("/now", "req-c", "charter.access")
+    (entry,) = [json.loads(text) for text in written.splitlines()]
+    assert (entry["route"], entry["request_id"], entry["logger"]) == ("/now", "req-c", "charter.access")
 
 
 def test_the_timestamp_is_when_the_line_was_made_not_when_it_was_written() -> None:
     async def made_then_written_later() -> float:
+        pending = pending_lines()
         made = datetime.now(UTC).timestamp()
-        _sink().write(lambda _: {"route": "/slow"}, None, context={})
+        pending.add(line({"route": "/slow"}))
         time.sleep(0.05)  # the rest of this iteration's work, before the line is written  # noqa: ASYNC251
         await asyncio.sleep(0)
         return made
 
     with captured_logs() as logs:
         made = asyncio.run(made_then_written_later())
-    (line,) = logs.access_lines()
-    assert abs(datetime.fromisoformat(line["timestamp"]).timestamp() - made) < 0.04
+    (entry,) = logs.access_lines()
+    assert abs(datetime.fromisoformat(entry["timestamp"]).timestamp() - made) < 0.04
 
 
 def test_a_line_that_cannot_be_rendered_is_reported_and_the_others_are_written(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    def broken(_values: None) -> dict[str, object]:
-        raise RuntimeError("no fields")
-
-    async def three_lines() -> None:
-        sink = _sink()
-        sink.write(lambda _: {"route": "/before"}, None, context={})
-        sink.write(broken, None, context={})
-        sink.write(lambda _: {"route": "/after"}, None, context={})
-        await asyncio.sleep(0)
+    def line_of(route: str) -> Line:
+        if route == "/broken":
+            raise RuntimeError("no fields")
+        return line({"route": route})
 
     with captured_logs() as logs:
-        asyncio.run(three_lines())
+        _sink().write(line_of, ["/before", "/broken", "/after"])
 
-    assert [line["route"] for line in logs.access_lines()] == ["/before", "/after"]
+    assert [entry["route"] for entry in logs.access_lines()] == ["/before", "/after"]
     assert "an access line could not be rendered" in capsys.readouterr().err
 
 
@@ -234,6 +261,6 @@ def test_a_context_value_json_cannot_encode_is_rendered_as_the_renderer_would() 
             return "<opaque>"
 
     with captured_logs() as logs:
-        _sink().write(lambda _: {"route": "/odd", "big": 2**70}, None, context={"thing": Opaque()})
-    (line,) = logs.access_lines()
-    assert (line["route"], line["big"], line["thing"]) == ("/odd", 2**70, "<opaque>")
+        _sink().write(as_is, [line({"route": "/odd", "big": 2**70}, {"thing": Opaque()})])
+    (entry,) = logs.access_lines()
+    assert (entry["route"], entry["big"], entry["thing"]) == ("/odd", 2**70, "<opaque>")

@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Mount, Route
 from starlette.testclient import TestClient
+from starlette.types import Message
 
 from impl.platform.metrics import Metrics
 from impl.platform.middleware.edge import EdgeMiddleware
@@ -83,15 +84,30 @@ def test_routes_inside_mounts_are_labelled_with_the_whole_template() -> None:
 
 def test_a_read_of_the_registry_sees_requests_still_waiting_for_the_end_of_the_iteration() -> None:
     metrics = Metrics()
-    requests = RequestMetrics(metrics)
-    route = Route("/items/{item_id}", item)
-    scope = {"type": "http", "method": "GET", "route": route, "root_path": ""}
+    edge = EdgeMiddleware(
+        Starlette(routes=[Route("/items/{item_id}", item)]), security=SecurityHeaders(), metrics=RequestMetrics(metrics)
+    )
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/items/7",
+        "root_path": "",
+        "query_string": b"",
+        "headers": [],
+    }
+    sent: list[Message] = []
 
-    async def answered_and_read_at_once() -> float | None:
-        requests.started()
-        requests.finished(scope, entry_root_path="", status=200, seconds=0.02)
-        return count(metrics, method="GET", route="/items/{item_id}", status="200")  # same iteration
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
 
-    assert asyncio.run(answered_and_read_at_once()) == 1
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    async def answered_and_read_at_once() -> tuple[float | None, float | None]:
+        await edge(scope, receive, send)  # nothing in it waits: the iteration has not ended
+        assert sent[0]["status"] == 200
+        read = count(metrics, method="GET", route="/items/{item_id}", status="200")
+        return read, metrics.registry.get_sample_value("charter_http_requests_in_flight")
+
+    assert asyncio.run(answered_and_read_at_once()) == (1, 0)
     assert count(metrics, method="GET", route="/items/{item_id}", status="200") == 1  # counted once
-    assert metrics.registry.get_sample_value("charter_http_requests_in_flight") == 0
