@@ -60,7 +60,7 @@ from impl.platform.middleware.body_limit import BodyLimitMiddleware
 from impl.platform.middleware.deprecation import DeprecationHeadersMiddleware
 from impl.platform.middleware.edge import EdgeMiddleware
 from impl.platform.middleware.metrics import RequestMetrics
-from impl.platform.middleware.request_timeout import RequestTimeoutMiddleware
+from impl.platform.middleware.request_timeout import RequestDeadlines
 from impl.platform.middleware.security_headers import SecurityHeaders
 from impl.platform.mock_mode import announce_mock_mode, remove_mock_data
 from impl.platform.openapi_document import (
@@ -97,6 +97,7 @@ class CharterApp(FastAPI):
     """FastAPI that describes itself with the hand-written document and puts the edge middleware outermost."""
 
     metrics: Metrics | None = None  # set by create_app; the edge middleware counts every request with it
+    deadlines: RequestDeadlines | None = None  # set by create_app; the edge middleware keeps the time budget
     tracing: Tracing | None = None  # set by create_app when TRACING_ENABLED; otherwise no tracing layer at all
 
     def __init__(
@@ -131,6 +132,7 @@ class CharterApp(FastAPI):
             security=SecurityHeaders(docs_paths=DOCS_PAGES),
             metrics=RequestMetrics(self.metrics) if self.metrics is not None else None,
             access_log=self.access_log,
+            deadlines=self.deadlines,
         )
 
 
@@ -359,15 +361,18 @@ def create_app(settings: Settings, *, tune_collector: bool = False) -> FastAPI:
         max_body_bytes=settings.max_body_bytes,
         limits_by_path={FILES_COLLECTION: files.max_request_bytes},
     )
-    # Inside CORS, so a 504 still carries the CORS headers a browser needs to read it.
-    app.add_middleware(RequestTimeoutMiddleware, timeout_seconds=settings.request_timeout_seconds)
+    # The edge keeps the time budget; its 504 goes out through the same deprecation and CORS layers as every other
+    # answer (a browser needs the CORS headers to read it).
+    deadlines = RequestDeadlines(timeout_seconds=settings.request_timeout_seconds)
     if DEPRECATIONS:
-        # Outside the timeout (its 504 announces too). Only when the spec deprecates an operation: otherwise no
-        # layer at all (see generated/api/deprecations.py).
+        # Only when the spec deprecates an operation: otherwise no layer at all (see generated/api/deprecations.py).
         app.add_middleware(DeprecationHeadersMiddleware, deprecations=DEPRECATIONS)
+        deadlines.answer = DeprecationHeadersMiddleware(deadlines.answer, deprecations=DEPRECATIONS)
     cors = cors_options(app_env=settings.app_env, allow_origins=settings.cors_allow_origins)
     if cors is not None:
         app.add_middleware(CORSMiddleware, **cors)
+        deadlines.answer = CORSMiddleware(deadlines.answer, **cors)
+    app.deadlines = deadlines
 
     health = HealthService(version=document.version, readiness=readiness, draining=lambda: shutdown.draining)
     # Routes are tried in order, each a regular expression, so the most requested come first: the probes, then the

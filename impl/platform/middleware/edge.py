@@ -1,10 +1,12 @@
 """The service's edge: what every HTTP exchange gets on its way in and out, in one pure-ASGI layer.
 
-In: a request ID (the client's or a fresh one) and the request's log context. Out, at ``http.response.start``: the
-ID echoed, the rate-limit headers the guard computed, the security headers (``Server`` taken off). After the answer
-has ended: one record of it (impl/platform/middleware/answered.py), from which the request metrics and the access
-line are made at the end of the event loop's iteration, with the others of that iteration. Each concern lives in
-its own module (request_id, rate_limit_headers, security_headers, metrics, access_log); this layer sequences them.
+In: a request ID (the client's or a fresh one), the request's log context, and the clock of its time budget (a
+request that has not begun its answer in time is abandoned with 504: request_timeout.py). Out, at
+``http.response.start``: the ID echoed, the rate-limit headers the guard computed, the security headers (``Server``
+taken off). After the answer has ended: one record of it (impl/platform/middleware/answered.py), from which the
+request metrics and the access line are made at the end of the event loop's iteration, with the others of that
+iteration. Each concern lives in its own module (request_id, request_timeout, rate_limit_headers, security_headers,
+metrics, access_log); this layer sequences them.
 
 One layer, not five: a pure-ASGI layer costs a coroutine per request and one more per message it wraps. Five of
 them were a third of a ``GET /health`` answer (``make bench``; issue 7's profiles). The edge is outermost, outside
@@ -13,9 +15,11 @@ Starlette's error middleware, so a 500 is stamped, counted and logged like every
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Awaitable
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -28,12 +32,13 @@ from impl.platform.middleware.metrics import RequestMetrics
 from impl.platform.middleware.rate_limit_headers import with_rate_limits
 from impl.platform.middleware.request_id import HEADER as REQUEST_ID_HEADER
 from impl.platform.middleware.request_id import TRACEPARENT, assign_request_id
+from impl.platform.middleware.request_timeout import DeadlineWatch, RequestDeadlines
 from impl.platform.middleware.security_headers import AUTHORIZATION, SecurityHeaders, secured
 
 
 class EdgeMiddleware:
-    """``metrics`` None: nothing counted; ``access_log`` False: no access line. WebSocket and lifespan scopes pass
-    through untouched (the chat logs and counts its own connections)."""
+    """``metrics`` None: nothing counted; ``access_log`` False: no access line; ``deadlines`` None: no time budget.
+    WebSocket and lifespan scopes pass through untouched (the chat logs and counts its own connections)."""
 
     def __init__(
         self,
@@ -42,11 +47,13 @@ class EdgeMiddleware:
         security: SecurityHeaders,
         metrics: RequestMetrics | None = None,
         access_log: bool = False,
+        deadlines: RequestDeadlines | None = None,
     ) -> None:
         self.app = app
         self.security = security
         self.metrics = metrics
         self.access_log = access_log
+        self.deadlines = deadlines
         # Each iteration's answered requests, counted and logged together at its end (impl/platform/middleware/
         # answered.py). Re-entrant: a record logged while they are settled settles them first (and finds none).
         batch: IterationBatch[Answered] = IterationBatch(self._settle, lock=threading.RLock())
@@ -82,6 +89,16 @@ class EdgeMiddleware:
         extra = self.security.for_request(scope)
         status: int | None = None
         sent = 0
+        # The budget's clock starts now and stops when the answer begins (impl/platform/middleware/request_timeout.py).
+        deadlines = self.deadlines
+        watch: DeadlineWatch | None = None
+        task: asyncio.Task[Any] | None = None
+        if deadlines is not None:
+            loop = asyncio.get_running_loop()
+            task = asyncio.current_task(loop)
+            if task is not None:
+                watch = deadlines.watch_for(loop)
+                watch.add(task, loop.time() + deadlines.timeout_seconds)
 
         # A plain function that hands back ``send``'s own awaitable: a coroutine of its own would only wrap it, one
         # more frame per message.
@@ -90,6 +107,8 @@ class EdgeMiddleware:
             kind = message["type"]
             if kind == "http.response.start":
                 status = message["status"]
+                if watch is not None and task is not None:
+                    watch.discard(task)
                 headers = secured(message.get("headers", ()), extra, authenticated=authenticated)
                 headers.append((REQUEST_ID_HEADER, request_id))
                 message["headers"] = with_rate_limits(scope, headers)
@@ -105,10 +124,18 @@ class EdgeMiddleware:
             metrics.started()
         try:
             await self.app(scope, receive, send_stamped)
+        except asyncio.CancelledError:
+            # Not the budget (the client went away, the server is stopping), or an answer already begun: as it is.
+            if deadlines is None or watch is None or task is None or status is not None or not watch.took_expired(task):
+                raise
+            task.uncancel()
+            await deadlines.answer(scope, receive, send_stamped)
         except Exception:
             failed = True  # (a cancellation, i.e. the client went away, is not a failure: no status then)
             raise
         finally:
+            if watch is not None and task is not None:
+                watch.forget(task)
             answered = self._answered
             if answered is not None:
                 answered.add(

@@ -5,19 +5,19 @@ an abandoned write is committed (a blocking call already handed to a thread fini
 dropped). Once the answer has begun (a stream, a download, an SSE connection), the budget no longer applies: the
 response's own limits (token lifetime, `max_seconds`, client disconnects) govern it.
 
-Deadlines are kept in a table and checked by one watcher task per event loop, every tenth of the budget (at most
-0.1 s), rather than by an ``asyncio.timeout`` per request: its timer handle, reschedule and exit checks were a fifth
-of a ``GET /health`` answer (``make bench``), while a table entry costs a dict insert and delete. The price: a 504
-leaves up to one tick (a tenth of the budget) late.
+The edge middleware keeps the budget (:class:`RequestDeadlines`). Deadlines are kept in a table and checked by one
+watcher task per event loop, every tenth of the budget (at most 0.1 s), rather than by an ``asyncio.timeout`` per
+request: its timer handle, reschedule and exit checks were a fifth of a ``GET /health`` answer (``make bench``),
+while a table entry costs a dict insert and delete. The price: a 504 leaves up to one tick (a tenth of the budget)
+late.
 """
 
 from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import Awaitable
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from impl.platform.problems import problem
 
@@ -67,17 +67,27 @@ class DeadlineWatch:
                 task.cancel(CANCEL_MESSAGE)
 
 
-class RequestTimeoutMiddleware:
-    def __init__(self, app: ASGIApp, *, timeout_seconds: float) -> None:
-        self.app = app
+class RequestDeadlines:
+    """The budget, as the edge middleware keeps it: it starts each request's clock as the request arrives
+    (:meth:`watch_for` its loop, then ``add``), stops it when the answer begins (``discard``), and, when the watcher
+    cancelled the request (``took_expired``), answers with :attr:`answer`.
+
+    Kept by the edge rather than by a layer of its own: a layer cost a coroutine and a wrapped ``send`` per request,
+    a twentieth of a ``GET /health`` answer (issue 7's ablations). ``answer`` is :meth:`timed_out` as the app
+    factory wraps it in the app's CORS and deprecation layers, so the 504 carries the headers a browser needs to
+    read it, as every other answer does.
+    """
+
+    def __init__(self, *, timeout_seconds: float) -> None:
         self.timeout_seconds = timeout_seconds
         self.tick_seconds = min(MAX_TICK_SECONDS, timeout_seconds / 10)
+        self.answer: ASGIApp = self.timed_out
         # One watch per event loop (a test may serve one app from several loops); gone with its loop.
         self.watches: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, DeadlineWatch] = weakref.WeakKeyDictionary()
         # The last loop's watch, checked first: a WeakKeyDictionary lookup makes a weak reference per call.
         self._last: tuple[weakref.ref[asyncio.AbstractEventLoop], DeadlineWatch] | None = None
 
-    def _watch_for(self, loop: asyncio.AbstractEventLoop) -> DeadlineWatch:
+    def watch_for(self, loop: asyncio.AbstractEventLoop) -> DeadlineWatch:
         last = self._last
         if last is not None and last[0]() is loop:
             return last[1]
@@ -87,33 +97,7 @@ class RequestTimeoutMiddleware:
         self._last = (weakref.ref(loop), watch)
         return watch
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        loop = asyncio.get_running_loop()
-        task = asyncio.current_task(loop)
-        if scope["type"] != "http" or task is None:
-            await self.app(scope, receive, send)
-            return
-        watch = self._watch_for(loop)
-        watch.add(task, loop.time() + self.timeout_seconds)
-        started = False
-
-        # A plain function handing back ``send``'s own awaitable: a coroutine of its own per message would only
-        # wrap it (see EdgeMiddleware).
-        def send_and_stop_the_clock(message: Message) -> Awaitable[None]:
-            nonlocal started
-            if not started and message["type"] == "http.response.start":
-                started = True
-                watch.discard(task)
-            return send(message)
-
-        try:
-            await self.app(scope, receive, send_and_stop_the_clock)
-        except asyncio.CancelledError:
-            # Not our deadline (the client went away, the server is stopping), or an answer already begun: as is.
-            if not watch.took_expired(task) or started:
-                raise
-            task.uncancel()
-            detail = f"The request took longer than {self.timeout_seconds:g} s and was abandoned."
-            await problem(504, detail=detail, instance=scope["path"])(scope, receive, send)
-        finally:
-            watch.forget(task)
+    async def timed_out(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The 504 problem of a request whose budget ran out before its answer began."""
+        detail = f"The request took longer than {self.timeout_seconds:g} s and was abandoned."
+        await problem(504, detail=detail, instance=scope["path"])(scope, receive, send)

@@ -7,13 +7,21 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from impl.app import create_app
-from impl.platform.middleware.request_timeout import RequestTimeoutMiddleware
+from impl.platform.middleware.edge import EdgeMiddleware
+from impl.platform.middleware.request_timeout import RequestDeadlines
+from impl.platform.middleware.security_headers import SecurityHeaders
 from tests.conftest import bearer, sign_in, test_settings
 
-# Bare ASGI apps without a lifespan: the clients below are used without `with`, so none is sent.
+# Bare ASGI apps without a lifespan, behind the edge that keeps the budget: the clients below are used without
+# `with`, so none is sent.
+
+
+def budgeted(app: ASGIApp, *, timeout_seconds: float) -> tuple[EdgeMiddleware, RequestDeadlines]:
+    deadlines = RequestDeadlines(timeout_seconds=timeout_seconds)
+    return EdgeMiddleware(app, security=SecurityHeaders(), deadlines=deadlines), deadlines
 
 
 async def slow(scope: Scope, receive: Receive, send: Send) -> None:
@@ -33,7 +41,7 @@ async def its_own_timeout(scope: Scope, receive: Receive, send: Send) -> None:
 
 
 def test_a_request_past_its_budget_gets_a_504_problem() -> None:
-    response = TestClient(RequestTimeoutMiddleware(slow, timeout_seconds=0.1)).get("/slow")
+    response = TestClient(budgeted(slow, timeout_seconds=0.1)[0]).get("/slow")
 
     assert response.status_code == 504
     assert response.headers["content-type"] == "application/problem+json"
@@ -41,14 +49,14 @@ def test_a_request_past_its_budget_gets_a_504_problem() -> None:
 
 
 def test_an_answer_that_has_begun_is_not_cut_by_the_budget() -> None:
-    response = TestClient(RequestTimeoutMiddleware(streams_slowly, timeout_seconds=0.15)).get("/stream")
+    response = TestClient(budgeted(streams_slowly, timeout_seconds=0.15)[0]).get("/stream")
 
     assert response.status_code == 200
     assert response.text == "tick\n" * 3
 
 
 def test_a_timeout_that_is_not_the_budget_is_not_turned_into_504() -> None:
-    client = TestClient(RequestTimeoutMiddleware(its_own_timeout, timeout_seconds=5))
+    client = TestClient(budgeted(its_own_timeout, timeout_seconds=5)[0])
     with pytest.raises(TimeoutError, match="dependency's own"):
         client.get("/")
 
@@ -61,9 +69,22 @@ def test_the_service_answers_504_with_its_headers_and_keeps_serving(tmp_path: Pa
         on_time = client.get("/api/v1/demo/async", params={"delay_ms": 0}, headers=bearer(token))
 
     assert late.status_code == 504
+    assert late.headers["content-type"] == "application/problem+json"
     assert late.headers["X-Request-ID"]
     assert late.headers["X-Content-Type-Options"] == "nosniff"
     assert on_time.status_code == 200
+
+
+def test_a_504_carries_the_cors_headers_a_browser_needs_to_read_it(tmp_path: Path) -> None:
+    origin = "https://app.example"
+    app = create_app(test_settings(tmp_path / "data", request_timeout_seconds=0.2, cors_allow_origins=[origin]))
+    with TestClient(app, raise_server_exceptions=False) as client:
+        token = sign_in(client)
+        late = client.get("/api/v1/demo/async", params={"delay_ms": 1000}, headers={**bearer(token), "Origin": origin})
+
+    assert late.status_code == 504
+    assert late.headers["Access-Control-Allow-Origin"] == origin
+    assert "X-Request-ID" in late.headers["Access-Control-Expose-Headers"]
 
 
 SLOW_SCOPE: Scope = {"type": "http", "method": "GET", "path": "/slow", "headers": [], "query_string": b""}
@@ -83,14 +104,14 @@ def plumbing() -> tuple[Receive, Send, list[Message]]:
 
 
 def test_the_deadline_table_empties_and_its_watcher_stops_when_nothing_is_in_flight() -> None:
-    middleware = RequestTimeoutMiddleware(slow, timeout_seconds=0.05)
+    middleware, deadlines = budgeted(slow, timeout_seconds=0.05)
 
     async def scenario() -> None:
         receive, send, sent = plumbing()
         # Two requests at once: both overrun; each gets its own 504, from the one watcher of this loop.
         await asyncio.gather(middleware(dict(SLOW_SCOPE), receive, send), middleware(dict(SLOW_SCOPE), receive, send))
         assert [m["status"] for m in sent if m["type"] == "http.response.start"] == [504, 504]
-        (watch,) = middleware.watches.values()
+        (watch,) = deadlines.watches.values()
         assert watch.deadlines == {}
         assert watch.expired == set()
         assert watch.watcher is not None
@@ -100,7 +121,7 @@ def test_the_deadline_table_empties_and_its_watcher_stops_when_nothing_is_in_fli
 
 
 def test_a_request_cancelled_for_another_reason_is_not_answered_504() -> None:
-    middleware = RequestTimeoutMiddleware(slow, timeout_seconds=5)
+    middleware, deadlines = budgeted(slow, timeout_seconds=5)
 
     async def scenario() -> None:
         receive, send, sent = plumbing()
@@ -110,7 +131,7 @@ def test_a_request_cancelled_for_another_reason_is_not_answered_504() -> None:
         with pytest.raises(asyncio.CancelledError):
             await request
         assert sent == []
-        (watch,) = middleware.watches.values()
+        (watch,) = deadlines.watches.values()
         assert watch.deadlines == {}
 
     asyncio.run(scenario())
