@@ -201,7 +201,11 @@ def bench(args: argparse.Namespace, run_dir: Path) -> int:
     print_table(table, memory)
     checks = verdicts(table, memory)
     for target, met, measured in checks:
-        print(f"{'PASS' if met else 'FAIL'}  {target}: {measured}")
+        # A smoke run's 2 s rounds are too short to judge a ratio, and its exit code does not: no PASS or FAIL.
+        verdict = ("met" if met else "missed") if args.smoke else ("PASS" if met else "FAIL")
+        print(f"{verdict}  {target}: {measured}")
+    if args.smoke:
+        print("smoke: targets are not judged in 2 s runs (make bench judges them); socket errors and failures are")
     base = table[BASELINE.name]
     path = write_report(
         "smoke" if args.smoke else "bench",
