@@ -13,13 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from impl.platform.middleware.answered import Answered
-
-
-def route_template(route: object) -> str | None:
-    """The matched route's path format (``None`` when nothing matched: a 404 has no route)."""
-    template = getattr(route, "path_format", None) or getattr(route, "path", None)
-    return template if isinstance(template, str) else None
+from impl.platform.middleware.answered import Answered, route_template
 
 
 def access_line(record: Answered) -> tuple[dict[str, Any], Mapping[str, Any], float]:

@@ -38,3 +38,9 @@ Answered = tuple[
     tuple[str, int] | None,
     str,
 ]
+
+
+def route_template(route: object) -> str | None:
+    """The path format of the route the router matched (``None`` when none did: a 404 has no route)."""
+    template = getattr(route, "path_format", None) or getattr(route, "path", None)
+    return template if isinstance(template, str) else None

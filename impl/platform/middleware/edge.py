@@ -85,7 +85,7 @@ class EdgeMiddleware:
                     traceparent = value
             elif name == AUTHORIZATION:
                 authenticated = True
-        request_id = assign_request_id(scope, sent=sent_id, traceparent=traceparent)
+        request_id, request_id_header = assign_request_id(scope, sent=sent_id, traceparent=traceparent)
         extra = self.security.for_request(scope)
         status: int | None = None
         sent = 0
@@ -110,7 +110,7 @@ class EdgeMiddleware:
                 if watch is not None and task is not None:
                     watch.discard(task)
                 headers = secured(message.get("headers", ()), extra, authenticated=authenticated)
-                headers.append((REQUEST_ID_HEADER, request_id))
+                headers.append((REQUEST_ID_HEADER, request_id_header))
                 message["headers"] = with_rate_limits(scope, headers)
             elif kind == "http.response.body":
                 sent += len(message.get("body", b""))
@@ -151,7 +151,7 @@ class EdgeMiddleware:
                         time.time(),
                         log_context(),  # the caller's user_id, bound by the guard, is in it by now
                         scope.get("client"),  # after the app ran: uvicorn's ProxyHeadersMiddleware rewrites it
-                        request_id.decode("ascii"),
+                        request_id,
                     )
                 )
             if metrics is not None:

@@ -13,23 +13,23 @@ from typing import Any
 from starlette.routing import Mount
 
 from impl.platform.metrics import Metrics, observe_many
-from impl.platform.middleware.answered import Answered
+from impl.platform.middleware.answered import Answered, route_template
 
 UNMATCHED = "<unmatched>"
 OTHER_METHOD = "OTHER"
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"})
 
 
-def route_template(route: object, *, root_path: str = "", entry_root_path: str = "") -> str:
-    """The matched route's path template, or ``<unmatched>``.
+def series_template(route: object, *, root_path: str = "", entry_root_path: str = "") -> str:
+    """The route label: the whole path template of the matched route, mount included, or ``<unmatched>``.
 
     The router leaves the matched route in the scope. A route inside a mount knows only its own part of the
     template; the mount's part is what the mount added to ``root_path`` (a mount's own template already has it).
     FastAPI's router records no route for a mounted app (the docs' static assets): ``<mount>/{path}`` then.
     """
     mounted = root_path.removeprefix(entry_root_path)
-    template = getattr(route, "path_format", None) or getattr(route, "path", None)
-    if not isinstance(template, str) or not template:
+    template = route_template(route)
+    if not template:
         return f"{mounted}/{{path}}" if mounted else UNMATCHED
     if isinstance(route, Mount):
         mounted = mounted.removesuffix(route.path)
@@ -50,7 +50,8 @@ class RequestMetrics:
         self.duration = metrics.http_request_duration
         # prometheus-client's labels() takes a lock and builds a key each call; the children are stable, and their
         # number is bounded (known methods x route templates x statuses), so each is looked up once.
-        self._children: dict[tuple[Any, ...], tuple[Any, Any, Any]] = {}
+        # Each key's route (to tell a reused id) and its (counter, histogram) children.
+        self._children: dict[tuple[Any, ...], tuple[Any, tuple[Any, Any]]] = {}
         # A plain count, written to the gauge when the registry is read (and, with shared files, by the periodic
         # sampler): two locked gauge updates per request (a file write each with several workers) were most of
         # what counting cost the request itself.
@@ -83,17 +84,19 @@ class RequestMetrics:
             key = (method_label, id(route), root_path, entry_root_path, status_label)
             child = children.get(key)
             if child is None or child[0] is not route:  # (an id is reused only once its object is gone)
-                template = route_template(route, root_path=root_path, entry_root_path=entry_root_path)
+                template = series_template(route, root_path=root_path, entry_root_path=entry_root_path)
                 child = children[key] = (
                     route,
-                    self.requests.labels(method_label, template, str(status_label)),
-                    self.duration.labels(method_label, template),
+                    (
+                        self.requests.labels(method_label, template, str(status_label)),
+                        self.duration.labels(method_label, template),
+                    ),
                 )
-            series = durations.get(child[1:])
-            if series is None:
-                durations[child[1:]] = [seconds]
+            seconds_each = durations.get(child[1])
+            if seconds_each is None:
+                durations[child[1]] = [seconds]
             else:
-                series.append(seconds)
+                seconds_each.append(seconds)
         for (count, duration), seconds_each in durations.items():
             count.inc(len(seconds_each))
             observe_many(duration, seconds_each)

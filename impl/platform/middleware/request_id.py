@@ -33,18 +33,13 @@ def fresh_request_id() -> str:
     return f"{digits[:8]}-{digits[8:12]}-4{digits[13:16]}-{_VARIANT_DIGIT[digits[16]]}{digits[17:20]}-{digits[20:]}"
 
 
-def request_id_of(scope: Scope) -> str | None:
-    """The ID the edge gave this request (``None`` outside it)."""
-    state = scope.get("state")
-    return state.get("request_id") if isinstance(state, dict) else None
-
-
-def assign_request_id(scope: Scope, *, sent: bytes | None, traceparent: bytes | None) -> bytes:
+def assign_request_id(scope: Scope, *, sent: bytes | None, traceparent: bytes | None) -> tuple[str, bytes]:
     """The request's ID: the one the client ``sent`` (its ``X-Request-ID``) when well-formed, otherwise a fresh UUID4.
 
     The edge reads both headers (the first of each counts) in its one pass over the request's headers. The ID is
-    kept in the scope's state (:func:`request_id_of`) and begins the request's log context, so every log line of
-    this request (ours, the libraries') carries it, with the caller's trace ID if a ``traceparent`` came.
+    kept in the scope's state (``request.state.request_id`` for a handler) and begins the request's log context, so
+    every log line of this request (ours, the libraries') carries it, with the caller's trace ID if a ``traceparent``
+    came. Returned as text and as the header's bytes.
     """
     if sent is not None and WELL_FORMED.fullmatch(sent):
         request_id: bytes = sent
@@ -57,4 +52,4 @@ def assign_request_id(scope: Scope, *, sent: bytes | None, traceparent: bytes | 
         request_id=text,
         trace_id=trace_id_from(traceparent.decode("latin-1")) if traceparent is not None else None,
     )
-    return request_id
+    return text, request_id
