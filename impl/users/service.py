@@ -163,6 +163,7 @@ class UsersService:
         return Reply(None, headers=record.headers, status_code=status)
 
     async def options_user(self, *, user_id: uuid.UUID, principal: Principal) -> Reply[None]:
+        await self._load(user_id)  # the methods of a user that exists: an unknown or deleted one is 404, as for GET
         return Reply(None, headers={"Allow": ALLOW})
 
     async def export_users(self, *, format: Literal["ndjson", "csv"], principal: Principal) -> Response:

@@ -203,6 +203,7 @@ def test_delete_then_everything_is_404(api: TestClient) -> None:
     assert api.delete(url).status_code == 204
     assert api.get(url).status_code == 404
     assert api.head(url).status_code == 404
+    assert api.options(url).status_code == 404
     assert api.delete(url).status_code == 404
     merge = {"Content-Type": "application/merge-patch+json"}
     assert api.patch(url, json={"name": "X"}, headers=merge).status_code == 404
