@@ -7,13 +7,18 @@ diff (scripts/spec_diff.py) lists every contract change, breaking or compatible.
 0.x libraries and clients (npm's caret ranges, Cargo) expect breaking changes to arrive. From 1.0.0 on, only a
 major bump (1.x -> 2.0.0) allows them.
 
+An operation may be removed only once deprecated past its sunset in the released contract, and with the major
+bump (scripts/spec_removals.py); the spec's Deprecation section says how to deprecate one.
+
 The check also fails when spec/CHANGELOG.md's "Unreleased" section is not what the diff says (`make changelog`
 rewrites it), so every contract change reaches the changelog. `make release` copies the spec to spec/released/
 under its version and turns "Unreleased" into that version's heading.
 
 No maintained diff tool installs here and reads OpenAPI 3.1: npm `openapi-diff` 0.24.1 refuses 3.1 documents,
-`@pb33f/openapi-changes` downloads a binary at install, and `@useoptic/optic` crashes at start-up; hence this
-focused checker, with its own corpus of breaking and compatible pairs in tests/scripts/fixtures/breaking/.
+`@pb33f/openapi-changes` downloads a binary at install, `@useoptic/optic` crashes at start-up, and oasdiff (the
+most thorough) is a Go program, on neither PyPI nor npm (npm's `oasdiff` is an empty placeholder), that would bring
+a Go toolchain into a Python project's CI; hence this focused checker, with its own corpus of breaking and
+compatible pairs in tests/scripts/fixtures/breaking/.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ import yaml
 from scripts import api_changelog
 from scripts.schema_diff import Change
 from scripts.spec_diff import diff, operations
+from scripts.spec_removals import premature_removals
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "spec" / "openapi.yaml"
@@ -86,7 +92,7 @@ def report(changes: list[Change]) -> None:
         print(f"  {'BREAKING ' if change.breaking else 'compatible'} {change}")
 
 
-def check(spec_path: Path, released_dir: Path, changelog: Path) -> int:
+def check(spec_path: Path, released_dir: Path, changelog: Path, now: datetime | None = None) -> int:
     spec = load(spec_path)
     version = str(spec["info"]["version"])
     current = parse_version(version)
@@ -100,12 +106,22 @@ def check(spec_path: Path, released_dir: Path, changelog: Path) -> int:
         if current < parse_version(released_version):
             print(f"check-breaking: info.version {version} is older than the released {released_version}")
             return 1
-        changes = diff(load(released_path), spec)
+        released_spec = load(released_path)
+        changes = diff(released_spec, spec)
         print(f"check-breaking: {spec_path.name} {version} against the released {released_version}:")
         if changes:
             report(changes)
         else:
             print("  no contract changes")
+        premature = premature_removals(released_spec, spec, now=now or datetime.now(UTC))
+        if premature:
+            print("check-breaking: operations removed before their deprecation ran its course:")
+            print("\n".join(f"  {line}" for line in premature))
+            print(
+                "check-breaking: deprecate it first (`deprecated: true` with `x-deprecated-at` and `x-sunset`, see "
+                "the spec's Deprecation section), release that, and remove it after its sunset with a major bump."
+            )
+            return 1
         breaking = [change for change in changes if change.breaking]
         if breaking and not breaking_allowed(parse_version(released_version), current):
             print(

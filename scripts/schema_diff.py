@@ -1,16 +1,23 @@
 """Compare two JSON Schemas (OpenAPI 3.1) for what a client would notice, in one direction.
 
 A request schema may only widen: a client that sent valid data yesterday must still send valid data today, so a
-narrowed type, a removed enum value, a new required property or a tighter limit is breaking. A response schema may
-only narrow: a client that understood every answer yesterday must understand today's, so a removed or no longer
-required property, a new type or enum value, or a looser limit is breaking. Additions a client can ignore (a new
-optional request property, a new response property) are listed as compatible changes, for the changelog.
+narrowed type, a removed enum value, a new required property, a tighter limit (`maxLength`, `multipleOf`,
+`uniqueItems`, `prefixItems`), a new `not`, `if`/`then`/`else` or `discriminator`, or a property made `readOnly` is
+breaking; so is a changed or removed `default` (a client that leaves the value out gets another result). A response
+schema may only narrow: a client that understood every answer yesterday must understand today's, so a removed or no
+longer required property, one made `writeOnly`, a new type, enum value or discriminator mapping, or a looser limit is
+breaking. Additions a client can ignore (a new optional request property, a new response property) are listed as
+compatible changes, for the changelog.
+
+Changes are reported where a client meets them: a shared schema's change is listed under every operation, request
+or response side, that reaches it (the keywords: JSON Schema 2020-12, https://json-schema.org/draft/2020-12).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any, Literal
 
 Direction = Literal["request", "response"]
@@ -20,16 +27,30 @@ UPPER_LIMITS = ("maximum", "exclusiveMaximum", "maxLength", "maxItems", "maxProp
 LOWER_LIMITS = ("minimum", "exclusiveMinimum", "minLength", "minItems", "minProperties")
 ALL_TYPES = frozenset({"string", "number", "integer", "boolean", "array", "object", "null"})
 COMPOSITIONS = ("allOf", "anyOf", "oneOf")
+# Inside `not`, a wider subschema excludes more: the whole narrows.
+OPPOSITE: dict[Direction, Direction] = {"request": "response", "response": "request"}
+_ABSENT = object()
 
 
 @dataclass(frozen=True)
 class Change:
     breaking: bool
-    where: str  # e.g. "POST /api/v1/users request body application/json #/email"
+    where: str  # the operation first, then where in it: "POST /api/v1/users request body application/json #/email"
     what: str
 
     def __str__(self) -> str:
         return f"{self.where}: {self.what}"
+
+    @property
+    def operation(self) -> str:
+        """`METHOD /path`: every change is reported under the operation a client calls."""
+        return " ".join(self.where.split(" ", 2)[:2])
+
+    @property
+    def location(self) -> str:
+        """Where in the operation (`query parameter limit`, `response 200 ...`); empty for the operation itself."""
+        parts = self.where.split(" ", 2)
+        return parts[2] if len(parts) > 2 else ""
 
 
 Resolver = Callable[[Any], Any]
@@ -44,6 +65,8 @@ def types_of(schema: dict[str, Any]) -> frozenset[str]:
 
 
 def _fmt(value: Any) -> str:
+    if value is _ABSENT:
+        return "(none)"
     return repr(value) if isinstance(value, str) else str(value)
 
 
@@ -53,34 +76,50 @@ class SchemaDiff:
     def __init__(self, old_resolve: Resolver, new_resolve: Resolver) -> None:
         self.old_resolve, self.new_resolve = old_resolve, new_resolve
         self.changes: list[Change] = []
-        self._seen: set[tuple[int, int, Direction]] = set()  # recursive schemas (a tree of comments) end here
+        # The pairs being compared right now: a recursive schema (a tree of comments) ends where it comes round.
+        self._open: set[tuple[int, int, Direction]] = set()
 
     def note(self, breaking: bool, where: str, what: str) -> None:
         self.changes.append(Change(breaking, where, what))
 
     def compare(self, old_raw: Any, new_raw: Any, direction: Direction, where: str) -> None:
-        ref = new_raw.get("$ref") if isinstance(new_raw, dict) else None
-        if isinstance(ref, str):
-            # A shared schema is reported once, by its name, not under every operation that uses it.
-            where = f"{ref.removeprefix('#/components/schemas/')} (in {direction}s)"
-        old, new = self.old_resolve(old_raw), self.new_resolve(new_raw)
+        old, new = _resolved(old_raw, self.old_resolve), _resolved(new_raw, self.new_resolve)
         if not isinstance(old, dict) or not isinstance(new, dict):
             if old != new:  # boolean schemas (true/false)
                 self.note(True, where, f"schema {_fmt(old)} became {_fmt(new)}")
             return
-        key = (id(old), id(new), direction)
-        if key in self._seen:
+        key = (id(old_raw), id(new_raw), direction)
+        if key in self._open:
             return
-        self._seen.add(key)
+        self._open.add(key)
+        try:
+            self._compare(old, new, direction, where)
+        finally:
+            self._open.discard(key)
+
+    def differs(self, old_raw: Any, new_raw: Any) -> bool:
+        """Whether two schemas accept different values (prose aside), each read in its own document."""
+        probe = SchemaDiff(self.old_resolve, self.new_resolve)
+        probe.compare(old_raw, new_raw, "request", "")
+        return bool(probe.changes)
+
+    def _compare(self, old: dict[str, Any], new: dict[str, Any], direction: Direction, where: str) -> None:
         self._types(old, new, direction, where)
         self._enum(old, new, direction, where)
         self._limits(old, new, direction, where)
         self._keywords(old, new, direction, where)
+        self._multiple_of(old, new, direction, where)
+        self._access(old, new, direction, where)
+        self._default(old, new, direction, where)
         self._properties(old, new, direction, where)
         self._additional(old, new, direction, where)
         if "items" in old or "items" in new:
             self.compare(old.get("items", {}), new.get("items", {}), direction, f"{where}[]")
+        self._arrays(old, new, direction, where)
         self._compositions(old, new, direction, where)
+        self._discriminator(old, new, direction, where)
+        self._negation(old, new, direction, where)
+        self._conditional(old, new, direction, where)
 
     def _types(self, old: dict[str, Any], new: dict[str, Any], direction: Direction, where: str) -> None:
         before, after = types_of(old), types_of(new)
@@ -128,8 +167,8 @@ class SchemaDiff:
             self.note(tighter == (direction == "request"), where, what)
 
     def _keywords(self, old: dict[str, Any], new: dict[str, Any], direction: Direction, where: str) -> None:
-        """`pattern`, `format`, `multipleOf`: any change may refuse what was valid (or allow what was not)."""
-        for keyword in ("pattern", "format", "multipleOf"):
+        """`pattern`, `format`: any change may refuse what was valid (or allow what was not)."""
+        for keyword in ("pattern", "format"):
             before, after = old.get(keyword), new.get(keyword)
             if before == after:
                 continue
@@ -139,6 +178,45 @@ class SchemaDiff:
                 self.note(direction == "request", where, f"{keyword} {_fmt(after)} added")
             else:
                 self.note(True, where, f"{keyword} {_fmt(before)} -> {_fmt(after)}")
+
+    def _multiple_of(self, old: dict[str, Any], new: dict[str, Any], direction: Direction, where: str) -> None:
+        before, after = old.get("multipleOf"), new.get("multipleOf")
+        if before == after:
+            return
+        if before is None or after is None:
+            tighter = before is None
+            what = f"multipleOf {_fmt(after)} added" if tighter else f"multipleOf {_fmt(before)} removed"
+        else:
+            what = f"multipleOf {_fmt(before)} -> {_fmt(after)}"
+            ratio = Fraction(str(after)) / Fraction(str(before))
+            if ratio.denominator != 1 and ratio.numerator != 1:  # neither divides the other: both ways
+                self.note(True, where, what)
+                return
+            tighter = ratio.denominator == 1  # every multiple of the new step is a multiple of the old one
+        self.note(tighter == (direction == "request"), where, what)
+
+    def _access(self, old: dict[str, Any], new: dict[str, Any], direction: Direction, where: str) -> None:
+        """`readOnly` matters to what a client sends, `writeOnly` to what it reads back."""
+        if direction == "request" and bool(old.get("readOnly")) != bool(new.get("readOnly")):
+            if new.get("readOnly"):
+                self.note(True, where, "now read-only (clients may no longer send it)")
+            else:
+                self.note(False, where, "no longer read-only")
+        if direction == "response" and bool(old.get("writeOnly")) != bool(new.get("writeOnly")):
+            if new.get("writeOnly"):
+                self.note(True, where, "now write-only (no longer returned)")
+            else:
+                self.note(False, where, "no longer write-only (now returned)")
+
+    def _default(self, old: dict[str, Any], new: dict[str, Any], direction: Direction, where: str) -> None:
+        before, after = old.get("default", _ABSENT), new.get("default", _ABSENT)
+        if before == after:
+            return
+        what = f"default {_fmt(before)} -> {_fmt(after)}"
+        # A request's default is what the server assumes when the client leaves the value out; documenting one
+        # that was not promised takes nothing away. A response's default is only an annotation.
+        breaking = direction == "request" and before is not _ABSENT
+        self.note(breaking, where, what + (" (clients that leave it out get other results)" if breaking else ""))
 
     def _properties(self, old: dict[str, Any], new: dict[str, Any], direction: Direction, where: str) -> None:
         before, after = old.get("properties", {}), new.get("properties", {})
@@ -172,6 +250,64 @@ class SchemaDiff:
         elif isinstance(before, dict) and isinstance(after, dict):
             self.compare(before, after, direction, f"{where}/*")
 
+    def _arrays(self, old: dict[str, Any], new: dict[str, Any], direction: Direction, where: str) -> None:
+        before, after = bool(old.get("uniqueItems")), bool(new.get("uniqueItems"))
+        if before != after:  # true refuses duplicates: tighter
+            what = f"uniqueItems {str(before).lower()} -> {str(after).lower()}"
+            self.note(after == (direction == "request"), where, what)
+        old_prefix, new_prefix = old.get("prefixItems", []), new.get("prefixItems", [])
+        for index, (left, right) in enumerate(zip(old_prefix, new_prefix, strict=False)):
+            self.compare(left, right, direction, f"{where}[{index}]")
+        if len(old_prefix) != len(new_prefix):
+            tighter = len(new_prefix) > len(old_prefix)  # each new position constrains one more element
+            what = f"prefixItems now constrain {len(new_prefix)} position(s), was {len(old_prefix)}"
+            self.note(tighter == (direction == "request"), where, what)
+
+    def _discriminator(self, old: dict[str, Any], new: dict[str, Any], direction: Direction, where: str) -> None:
+        """Clients pick the schema to read or write by the discriminating property's value (OpenAPI 3.1 §4.8.25)."""
+        before, after = old.get("discriminator"), new.get("discriminator")
+        if before is None or after is None:
+            if before is not None:
+                self.note(direction == "response", where, f"discriminator {before.get('propertyName')} removed")
+            elif after is not None:
+                self.note(direction == "request", where, f"discriminator {after.get('propertyName')} added")
+            return
+        name = after.get("propertyName")
+        if before.get("propertyName") != name:
+            self.note(True, where, f"discriminator property {_fmt(before.get('propertyName'))} -> {_fmt(name)}")
+            return
+        old_map, new_map = before.get("mapping", {}), after.get("mapping", {})
+        removed, added = sorted(set(old_map) - set(new_map)), sorted(set(new_map) - set(old_map))
+        moved = sorted(value for value in set(old_map) & set(new_map) if old_map[value] != new_map[value])
+        if removed:
+            self.note(direction == "request", where, f"discriminator {name} mapping removed: {', '.join(removed)}")
+        if added:
+            self.note(direction == "response", where, f"discriminator {name} mapping added: {', '.join(added)}")
+        if moved:
+            self.note(True, where, f"discriminator {name} mapping changed: {', '.join(moved)}")
+
+    def _negation(self, old: dict[str, Any], new: dict[str, Any], direction: Direction, where: str) -> None:
+        if "not" in old and "not" in new:
+            self.compare(old["not"], new["not"], OPPOSITE[direction], f"{where}(not)")
+        elif "not" in new:
+            self.note(direction == "request", where, "not added (values matching it are refused)")
+        elif "not" in old:
+            self.note(direction == "response", where, "not removed (values matching it are allowed)")
+
+    def _conditional(self, old: dict[str, Any], new: dict[str, Any], direction: Direction, where: str) -> None:
+        if "if" not in old and "if" not in new:
+            return
+        if "if" not in old:
+            self.note(direction == "request", where, "if/then/else added (a condition now constrains the value)")
+        elif "if" not in new:
+            self.note(direction == "response", where, "if/then/else removed (no condition constrains the value)")
+        elif self.differs(old["if"], new["if"]):
+            self.note(True, where, "if changed (the condition picks other values)")
+        else:
+            for branch in ("then", "else"):
+                if branch in old or branch in new:
+                    self.compare(old.get(branch, {}), new.get(branch, {}), direction, f"{where}({branch})")
+
     def _compositions(self, old: dict[str, Any], new: dict[str, Any], direction: Direction, where: str) -> None:
         for keyword in COMPOSITIONS:
             before, after = old.get(keyword, []), new.get(keyword, [])
@@ -189,3 +325,11 @@ class SchemaDiff:
                 where,
                 f"{keyword} has {len(after)} schemas, had {len(before)}",
             )
+
+
+def _resolved(raw: Any, resolve: Resolver) -> Any:
+    """The schema `raw` points to, with the keywords written beside its `$ref` (allowed in 3.1) applied on top."""
+    target = resolve(raw)
+    if isinstance(raw, dict) and "$ref" in raw and len(raw) > 1 and isinstance(target, dict):
+        return {**target, **{key: value for key, value in raw.items() if key != "$ref"}}
+    return target

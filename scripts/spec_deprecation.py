@@ -57,6 +57,13 @@ def _link(raw: Mapping[str, Any], key: str) -> str | None:
     return value
 
 
+def deprecation_dates(raw: Mapping[str, Any]) -> tuple[datetime, datetime] | None:
+    """When a deprecated operation was deprecated and when it sunsets; None unless it is deprecated with both."""
+    if not raw.get("deprecated", False) or any(key not in raw for key in DEPRECATION_KEYS[:2]):
+        return None
+    return _instant(raw["x-deprecated-at"], "x-deprecated-at"), _instant(raw["x-sunset"], "x-sunset")
+
+
 def read_deprecation(
     raw: Mapping[str, Any], *, resolve: Callable[[Any], Any], success_statuses: list[int]
 ) -> DeprecationInfo | None:

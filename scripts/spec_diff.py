@@ -1,10 +1,12 @@
 """The contract changes between two OpenAPI documents, each marked breaking or compatible for a client.
 
 Breaking: a removed operation, parameter, request media type, response status, response media type or required
-response header; a new required parameter or request body; a changed operationId or security requirement; a role
-taken out of `x-roles`; and the schema changes scripts/schema_diff.py judges breaking (a request may only widen, a
-response only narrow). Compatible: additions a client can ignore, deprecations. Prose (summaries, descriptions,
-examples) and the other `x-` extensions are not part of the contract a client codes against, and are not compared.
+response header; a new required parameter or request body; a parameter serialised differently (`style`,
+`explode`); a changed operationId, security requirement (schemes or scopes) or security scheme the operation uses
+(scripts/security_diff.py); a role taken out of `x-roles`; and the schema changes scripts/schema_diff.py judges
+breaking (a request may only widen, a response only narrow). Compatible: additions a client can ignore,
+deprecations. Prose (summaries, descriptions, examples) and the other `x-` extensions are not part of the contract a
+client codes against, and are not compared. Every change is reported under the operation a client calls.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import re
 from typing import Any
 
 from scripts.schema_diff import Change, SchemaDiff
+from scripts.security_diff import scheme_changes
+from scripts.spec_deprecation import deprecation_dates
 from scripts.spec_reader import HTTP_METHODS, SpecReader
 
 Operation = tuple[str, str, dict[str, Any], dict[str, Any]]  # (method, path, operation, path item)
@@ -32,9 +36,36 @@ def operations(spec: dict[str, Any]) -> dict[tuple[str, str], Operation]:
     return found
 
 
+# Where a parameter's `style` and `explode` are left out (OpenAPI 3.1 §4.8.12.4).
+_DEFAULT_STYLE = {"query": "form", "cookie": "form", "path": "simple", "header": "simple"}
+
+
+def _requirements(spec: dict[str, Any], operation: dict[str, Any]) -> list[dict[str, list[str]]]:
+    requirements: list[dict[str, list[str]]] = operation.get("security", spec.get("security", []))
+    return requirements
+
+
 def _security(spec: dict[str, Any], operation: dict[str, Any]) -> list[str]:
-    requirements = operation.get("security", spec.get("security", []))
-    return sorted(" + ".join(sorted(requirement)) or "(none)" for requirement in requirements) or ["(public)"]
+    def scheme(name: str, scopes: list[str]) -> str:
+        return f"{name}[{', '.join(sorted(scopes))}]" if scopes else name
+
+    requirements = _requirements(spec, operation)
+    spelled = (" + ".join(sorted(scheme(name, scopes) for name, scopes in req.items())) for req in requirements)
+    return sorted(text or "(none)" for text in spelled) or ["(public)"]
+
+
+def _serialisation(parameter: dict[str, Any]) -> str:
+    style = parameter.get("style", _DEFAULT_STYLE.get(parameter["in"], "form"))
+    explode = parameter.get("explode", style == "form")
+    return f"style {style}, explode {str(bool(explode)).lower()}"
+
+
+def _removed(operation: dict[str, Any]) -> str:
+    dates = deprecation_dates(operation)
+    if dates is None:
+        return "operation removed"
+    deprecated_at, sunset = dates
+    return f"operation removed (deprecated since {deprecated_at.date()}, sunset {sunset.date()})"
 
 
 class SpecDiff:
@@ -50,7 +81,7 @@ class SpecDiff:
     def run(self) -> list[Change]:
         before, after = operations(self.old), operations(self.new)
         for key in sorted(set(before) - set(after)):
-            self.note(True, f"{key[0]} {before[key][1]}", "operation removed")
+            self.note(True, f"{key[0]} {before[key][1]}", _removed(before[key][2]))
         for key in sorted(set(after) - set(before)):
             self.note(False, f"{key[0]} {after[key][1]}", "operation added")
         for key in sorted(set(before) & set(after)):
@@ -68,6 +99,7 @@ class SpecDiff:
         old_security, new_security = _security(self.old, old), _security(self.new, new)
         if old_security != new_security:
             self.note(True, where, f"security {' | '.join(old_security)} -> {' | '.join(new_security)}")
+        self.security_schemes(old, new, where)
         old_roles, new_roles = set(old.get("x-roles", [])), set(new.get("x-roles", []))
         if old_roles - new_roles:
             self.note(True, where, f"roles no longer allowed: {', '.join(sorted(old_roles - new_roles))}")
@@ -76,6 +108,17 @@ class SpecDiff:
         self.parameters(old_op, new_op, where)
         self.request_body(old, new, where)
         self.responses(old.get("responses", {}), new.get("responses", {}), where)
+
+    def security_schemes(self, old_op: dict[str, Any], new_op: dict[str, Any], where: str) -> None:
+        """A scheme the operation still uses, changed under the same name, is reported under the operation."""
+        used_before = {name for requirement in _requirements(self.old, old_op) for name in requirement}
+        used_after = {name for requirement in _requirements(self.new, new_op) for name in requirement}
+        old_schemes = self.old.get("components", {}).get("securitySchemes", {})
+        new_schemes = self.new.get("components", {}).get("securitySchemes", {})
+        for name in sorted(used_before & used_after):
+            old, new = self.old_resolve(old_schemes.get(name, {})), self.new_resolve(new_schemes.get(name, {}))
+            for breaking, what in scheme_changes(old, new):
+                self.note(breaking, f"{where} security scheme {name}", what)
 
     def _parameters(self, resolve: Any, op: Operation) -> dict[tuple[str, str], dict[str, Any]]:
         """Parameters by where they go: header names ignore case, path parameters are matched by position."""
@@ -105,6 +148,8 @@ class SpecDiff:
                     self.note(True, at, "now required")
                 elif old.get("required") and not new.get("required"):
                     self.note(False, at, "now optional")
+                if _serialisation(old) != _serialisation(new):
+                    self.note(True, at, f"serialised as {_serialisation(new)} (was {_serialisation(old)})")
                 self.schemas.compare(old.get("schema", {}), new.get("schema", {}), "request", at)
 
     def request_body(self, old_op: dict[str, Any], new_op: dict[str, Any], where: str) -> None:

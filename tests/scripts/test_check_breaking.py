@@ -47,15 +47,44 @@ def test_the_same_spec_has_no_changes() -> None:
     assert diff(spec, load(SPEC)) == []
 
 
-def test_a_change_to_a_shared_schema_is_reported_once_per_direction() -> None:
+def test_a_change_to_a_shared_schema_is_reported_under_every_operation_that_reaches_it() -> None:
     spec = load(SPEC)
     changed = load(SPEC)
     changed["components"]["schemas"]["Role"]["enum"].remove("moderator")
 
     found = [str(change) for change in diff(spec, changed)]
 
-    assert found.count("Role (in requests): enum values removed: 'moderator'") == 1
-    assert "Role (in responses): enum values removed: 'moderator'" in found
+    removed = "enum values removed: 'moderator'"
+    assert f"POST /api/v1/users request body application/json #/role: {removed}" in found
+    assert f"PATCH /api/v1/users/{{user_id}} request body application/merge-patch+json #/role: {removed}" in found
+    assert f"GET /api/v1/users query parameter role: {removed}" in found
+    assert f"GET /api/v1/users/{{user_id}} response 200 application/json #/role: {removed}" in found
+    assert f"GET /api/v1/users response 200 application/json #/items[]/role: {removed}" in found
+    assert not [change for change in found if change.startswith("Role")]
+
+
+def test_a_shared_schema_reached_from_two_operations_is_listed_under_both() -> None:
+    item = {"type": "object", "properties": {"name": {"type": "string", "maxLength": 320}}}
+    reply = {"description": "ok", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Item"}}}}
+    paths = {
+        "/items": {"get": {"operationId": "listItems", "responses": {"200": reply}}},
+        "/items/{id}": {
+            "get": {
+                "operationId": "getItem",
+                "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "responses": {"200": reply},
+            }
+        },
+    }
+    old = _document({"paths": paths, "components": {"schemas": {"Item": item}}})
+    new = _document({"paths": paths, "components": {"schemas": {"Item": {**item, "properties": {}}}}})
+
+    found = [str(change) for change in diff(old, new)]
+
+    assert found == [
+        "GET /items response 200 application/json #/name: property removed",
+        "GET /items/{id} response 200 application/json #/name: property removed",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -129,15 +158,20 @@ def test_release_copies_the_spec_and_dates_the_changelog(workspace: Path) -> Non
     assert _run(workspace, "--release") == 1  # the same version twice
 
 
+def _require_tenant(spec: dict[str, Any]) -> None:
+    parameter = {"name": "tenant", "in": "query", "required": True, "schema": {"type": "string"}}
+    spec["paths"]["/health"]["get"].setdefault("parameters", []).append(parameter)
+
+
 def test_a_breaking_change_fails_without_a_major_bump_and_passes_with_one(
     workspace: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _released(workspace, "0.3.0")
-    _edit(workspace, lambda spec: spec["paths"].pop("/api/v1/demo/async"))
+    _edit(workspace, _require_tenant)
     capsys.readouterr()
 
     assert _run(workspace) == 1
-    assert "BREAKING  GET /api/v1/demo/async: operation removed" in capsys.readouterr().out
+    assert "BREAKING  GET /health query parameter tenant: added (required)" in capsys.readouterr().out
 
     _edit(workspace, lambda spec: spec["info"].update(version="0.3.1"))
     assert _run(workspace) == 1  # a patch bump is not enough
@@ -147,8 +181,99 @@ def test_a_breaking_change_fails_without_a_major_bump_and_passes_with_one(
     assert "run `make changelog`" in capsys.readouterr().out
 
     assert _run(workspace, "--changelog") == 0
-    assert "- `GET /api/v1/demo/async`: operation removed" in (workspace / "CHANGELOG.md").read_text(encoding="utf-8")
+    text = (workspace / "CHANGELOG.md").read_text(encoding="utf-8")
+    assert "### Breaking\n\n- `GET /health`\n  - query parameter `tenant`: added (required)\n" in text
     assert _run(workspace) == 0
+
+
+# --- deprecate before remove -------------------------------------------------------------------------------------
+
+DEMO = "/api/v1/demo/async"
+
+
+def _removed_after_release(workspace: Path, *, released: str, now: str, sunset: str | None) -> None:
+    """Release the spec (its demo operation deprecated until `sunset`, if given), then remove it in version `now`."""
+    if sunset is not None:
+        deprecation = {"deprecated": True, "x-deprecated-at": "2020-01-01", "x-sunset": sunset}
+        _edit(workspace, lambda spec: spec["paths"][DEMO]["get"].update(deprecation))
+    _released(workspace, released)
+
+    def remove(spec: dict[str, Any]) -> None:
+        spec["paths"].pop(DEMO)
+        spec["info"]["version"] = now
+
+    _edit(workspace, remove)
+    assert _run(workspace, "--changelog") == 0
+
+
+def test_an_operation_never_deprecated_cannot_be_removed_even_with_a_major_bump(
+    workspace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _removed_after_release(workspace, released="0.3.0", now="1.0.0", sunset=None)
+    capsys.readouterr()
+
+    assert _run(workspace) == 1
+    out = capsys.readouterr().out
+    assert f"GET {DEMO}: removed, but the released 0.3.0 never deprecated it" in out
+    assert "deprecate it first" in out
+
+
+def test_an_operation_cannot_be_removed_before_its_sunset(workspace: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _removed_after_release(workspace, released="0.3.0", now="1.0.0", sunset="2999-01-01")
+    capsys.readouterr()
+
+    assert _run(workspace) == 1
+    assert f"GET {DEMO}: removed before its sunset 2999-01-01" in capsys.readouterr().out
+
+
+def test_an_operation_past_its_sunset_may_be_removed_with_a_major_bump(
+    workspace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _removed_after_release(workspace, released="1.2.0", now="1.3.0", sunset="2020-06-01")
+    capsys.readouterr()
+
+    assert _run(workspace) == 1  # the sunset has passed, but a removal still breaks clients: a major bump
+    assert "need a major version bump" in capsys.readouterr().out
+
+    _edit(workspace, lambda spec: spec["info"].update(version="2.0.0"))
+    assert _run(workspace) == 0
+    text = (workspace / "CHANGELOG.md").read_text(encoding="utf-8")
+    assert f"- `GET {DEMO}`\n  - operation removed (deprecated since 2020-01-01, sunset 2020-06-01)\n" in text
+
+
+def test_the_changelog_words_each_change_under_its_operation(workspace: Path) -> None:
+    _released(workspace, "1.0.0")
+
+    def change(spec: dict[str, Any]) -> None:
+        spec["components"]["parameters"]["Limit"]["schema"]["default"] = 5
+        spec["components"]["schemas"]["Role"]["enum"].remove("moderator")
+        scheme = spec["components"]["securitySchemes"]["oauth2Password"]
+        scheme["flows"]["password"]["tokenUrl"] = "/api/v2/auth/token"
+
+    _edit(workspace, change)
+    assert _run(workspace, "--changelog") == 0
+
+    text = (workspace / "CHANGELOG.md").read_text(encoding="utf-8")
+    breaking = text[text.index("### Breaking") : text.index("### Compatible")]
+    compatible = text[text.index("### Compatible") : text.index("## 1.0.0")]
+    assert _entries(breaking, "GET /api/v1/users") == [
+        "security scheme `oauth2Password`: flow password tokenUrl '/api/v1/auth/token' -> '/api/v2/auth/token'",
+        "query parameter `limit`: default 20 -> 5 (clients that leave it out get other results)",
+        "query parameter `role`: enum values removed: 'moderator'",
+    ]
+    assert _entries(compatible, "GET /api/v1/users") == [
+        "response 200 (application/json) field `items[].role`: enum values removed: 'moderator'"
+    ]
+    assert "request body (application/json) field `role`: enum values removed: 'moderator'" in _entries(
+        breaking, "POST /api/v1/users"
+    )
+
+
+def _entries(section: str, operation: str) -> list[str]:
+    """The items listed under `operation` in a changelog section."""
+    lines = section[section.index(f"- `{operation}`\n") :].splitlines()[1:]
+    end = next(index for index, line in enumerate(lines) if not line.startswith("  - "))
+    return [line.removeprefix("  - ") for line in lines[:end]]
 
 
 def test_a_compatible_change_passes_once_the_changelog_lists_it(workspace: Path) -> None:
@@ -164,7 +289,7 @@ def test_a_compatible_change_passes_once_the_changelog_lists_it(workspace: Path)
     assert _run(workspace, "--changelog") == 0
     assert _run(workspace) == 0
     text = (workspace / "CHANGELOG.md").read_text(encoding="utf-8")
-    assert "### Compatible\n\n- `GET /health query parameter verbose`: added\n" in text
+    assert "### Compatible\n\n- `GET /health`\n  - query parameter `verbose`: added\n" in text
 
 
 def test_a_version_older_than_the_release_fails(workspace: Path) -> None:
