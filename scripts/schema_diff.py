@@ -2,12 +2,12 @@
 
 A request schema may only widen: a client that sent valid data yesterday must still send valid data today, so a
 narrowed type, a removed enum value, a new required property, a tighter limit (`maxLength`, `multipleOf`,
-`uniqueItems`, `prefixItems`), a new `not`, `if`/`then`/`else` or `discriminator`, or a property made `readOnly` is
-breaking; so is a changed or removed `default` (a client that leaves the value out gets another result). A response
-schema may only narrow: a client that understood every answer yesterday must understand today's, so a removed or no
-longer required property, one made `writeOnly`, a new type, enum value or discriminator mapping, or a looser limit is
-breaking. Additions a client can ignore (a new optional request property, a new response property) are listed as
-compatible changes, for the changelog.
+`uniqueItems`, `prefixItems`, `contains`, `maxContains`, `dependentRequired`), a new `not`, `if`/`then`/`else` or
+`discriminator`, or a property made `readOnly` is breaking; so is a changed or removed `default` (a client that
+leaves the value out gets another result). A response schema may only narrow: a client that understood every answer
+yesterday must understand today's, so a removed or no longer required property, one made `writeOnly`, a new type,
+enum value or discriminator mapping, or a looser limit is breaking. Additions a client can ignore (a new optional
+request property, a new response property) are listed as compatible changes, for the changelog.
 
 Changes are reported where a client meets them: a shared schema's change is listed under every operation, request
 or response side, that reaches it (the keywords: JSON Schema 2020-12, https://json-schema.org/draft/2020-12).
@@ -23,8 +23,8 @@ from typing import Any, Literal
 Direction = Literal["request", "response"]
 
 # Limits where a larger value accepts more, and where a smaller one does.
-UPPER_LIMITS = ("maximum", "exclusiveMaximum", "maxLength", "maxItems", "maxProperties")
-LOWER_LIMITS = ("minimum", "exclusiveMinimum", "minLength", "minItems", "minProperties")
+UPPER_LIMITS = ("maximum", "exclusiveMaximum", "maxLength", "maxItems", "maxProperties", "maxContains")
+LOWER_LIMITS = ("minimum", "exclusiveMinimum", "minLength", "minItems", "minProperties", "minContains")
 ALL_TYPES = frozenset({"string", "number", "integer", "boolean", "array", "object", "null"})
 COMPOSITIONS = ("allOf", "anyOf", "oneOf")
 # Inside `not`, a wider subschema excludes more: the whole narrows.
@@ -112,6 +112,7 @@ class SchemaDiff:
         self._access(old, new, direction, where)
         self._default(old, new, direction, where)
         self._properties(old, new, direction, where)
+        self._dependencies(old, new, direction, where)
         self._additional(old, new, direction, where)
         if "items" in old or "items" in new:
             self.compare(old.get("items", {}), new.get("items", {}), direction, f"{where}[]")
@@ -241,6 +242,18 @@ class SchemaDiff:
             elif name in after:
                 self.note(False, f"{where}/{name}", "now optional")
 
+    def _dependencies(self, old: dict[str, Any], new: dict[str, Any], direction: Direction, where: str) -> None:
+        """`dependentRequired`: a property that needs more others present narrows what is valid."""
+        before, after = old.get("dependentRequired", {}), new.get("dependentRequired", {})
+        for name in sorted(set(before) | set(after)):
+            needs_before, needs_after = set(before.get(name, [])), set(after.get(name, []))
+            if needs_after - needs_before:
+                what = f"dependentRequired {name} now needs {', '.join(sorted(needs_after - needs_before))}"
+                self.note(direction == "request", where, what)
+            if needs_before - needs_after:
+                what = f"dependentRequired {name} no longer needs {', '.join(sorted(needs_before - needs_after))}"
+                self.note(direction == "response", where, what)
+
     def _additional(self, old: dict[str, Any], new: dict[str, Any], direction: Direction, where: str) -> None:
         before, after = old.get("additionalProperties", True), new.get("additionalProperties", True)
         if before is False and after is not False:
@@ -255,6 +268,12 @@ class SchemaDiff:
         if before != after:  # true refuses duplicates: tighter
             what = f"uniqueItems {str(before).lower()} -> {str(after).lower()}"
             self.note(after == (direction == "request"), where, what)
+        if "contains" in old and "contains" in new:
+            self.compare(old["contains"], new["contains"], direction, f"{where}(contains)")
+        elif "contains" in new:
+            self.note(direction == "request", where, "contains added (an element must match it)")
+        elif "contains" in old:
+            self.note(direction == "response", where, "contains removed (no element need match it)")
         old_prefix, new_prefix = old.get("prefixItems", []), new.get("prefixItems", [])
         for index, (left, right) in enumerate(zip(old_prefix, new_prefix, strict=False)):
             self.compare(left, right, direction, f"{where}[{index}]")

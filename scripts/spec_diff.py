@@ -1,12 +1,13 @@
 """The contract changes between two OpenAPI documents, each marked breaking or compatible for a client.
 
 Breaking: a removed operation, parameter, request media type, response status, response media type or required
-response header; a new required parameter or request body; a parameter serialised differently (`style`,
-`explode`); a changed operationId, security requirement (schemes or scopes) or security scheme the operation uses
-(scripts/security_diff.py); a role taken out of `x-roles`; and the schema changes scripts/schema_diff.py judges
-breaking (a request may only widen, a response only narrow). Compatible: additions a client can ignore,
-deprecations. Prose (summaries, descriptions, examples) and the other `x-` extensions are not part of the contract a
-client codes against, and are not compared. Every change is reported under the operation a client calls.
+response header; a response header no longer required, or its schema widened; a new required parameter or request
+body; a parameter serialised differently (`style`, `explode`); a changed operationId, security requirement (schemes
+or scopes) or security scheme the operation uses (scripts/security_diff.py); a role taken out of `x-roles`; and the
+schema changes scripts/schema_diff.py judges breaking (a request may only widen, a response only narrow).
+Compatible: additions a client can ignore, deprecations. Prose (summaries, descriptions, examples) and the other
+`x-` extensions are not part of the contract a client codes against, and are not compared. Every change is reported
+under the operation a client calls.
 """
 
 from __future__ import annotations
@@ -190,7 +191,16 @@ class SpecDiff:
                 self.note(bool(old_headers[name].get("required")), f"{at} header {name}", "removed")
             for name in sorted(set(new_headers) - set(old_headers)):
                 self.note(False, f"{at} header {name}", "added")
+            for name in sorted(set(old_headers) & set(new_headers)):
+                self.response_header(old_headers[name], new_headers[name], f"{at} header {name}")
             self.content(before.get("content", {}), after.get("content", {}), "response", at)
+
+    def response_header(self, old: dict[str, Any], new: dict[str, Any], where: str) -> None:
+        if old.get("required") and not new.get("required"):
+            self.note(True, where, "no longer always sent (not required)")
+        elif new.get("required") and not old.get("required"):
+            self.note(False, where, "now always sent (required)")
+        self.schemas.compare(old.get("schema", {}), new.get("schema", {}), "response", where)
 
 
 def diff(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
