@@ -62,7 +62,10 @@ def _serialisation(parameter: dict[str, Any]) -> str:
 
 
 def _removed(operation: dict[str, Any]) -> str:
-    dates = deprecation_dates(operation)
+    try:
+        dates = deprecation_dates(operation)
+    except ValueError:  # scripts/spec_removals.py says what is wrong with it
+        dates = None
     if dates is None:
         return "operation removed"
     deprecated_at, sunset = dates

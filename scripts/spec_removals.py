@@ -23,7 +23,13 @@ def premature_removals(released: dict[str, Any], spec: dict[str, Any], *, now: d
     found = []
     for key in sorted(set(before) - set(after)):
         method, path, operation, _ = before[key]
-        dates = deprecation_dates(operation)
+        try:
+            dates = deprecation_dates(operation)
+        except ValueError as error:
+            found.append(
+                f"{method} {path}: removed, but its deprecation in the released {version} is malformed: {error}"
+            )
+            continue
         if dates is None:
             found.append(f"{method} {path}: removed, but the released {version} never deprecated it")
         elif dates[1] > now:

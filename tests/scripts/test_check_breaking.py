@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import yaml
 from scripts import api_changelog
 from scripts.check_breaking import CHANGELOG, SPEC, breaking_allowed, load, main, newest_released, parse_version
 from scripts.spec_diff import diff
+from scripts.spec_removals import premature_removals
 
 CORPUS = sorted((Path(__file__).parent / "fixtures" / "breaking").glob("*.yaml"))
 
@@ -239,6 +241,35 @@ def test_an_operation_past_its_sunset_may_be_removed_with_a_major_bump(
     assert _run(workspace) == 0
     text = (workspace / "CHANGELOG.md").read_text(encoding="utf-8")
     assert f"- `GET {DEMO}`\n  - operation removed (deprecated since 2020-01-01, sunset 2020-06-01)\n" in text
+
+
+@pytest.mark.parametrize(
+    ("deprecation", "refused"),
+    [
+        ({}, "removed, but the released 1.0.0 never deprecated it"),
+        ({"deprecated": True}, "removed, but the released 1.0.0 never deprecated it"),
+        (
+            {"deprecated": True, "x-deprecated-at": "2030-01-01", "x-sunset": "2030-06-01T12:00:01Z"},
+            "before its sunset",
+        ),
+        ({"deprecated": True, "x-deprecated-at": "2030-01-01", "x-sunset": "2030-06-01T12:00:00Z"}, None),
+        ({"deprecated": True, "x-deprecated-at": "2030-01-01", "x-sunset": "soon"}, "malformed: `x-sunset` must be"),
+    ],
+    ids=["never", "no-dates", "a-second-early", "at-the-sunset", "malformed"],
+)
+def test_a_removal_waits_for_the_released_sunset(deprecation: dict[str, Any], refused: str | None) -> None:
+    operation = {"operationId": "listItems", "responses": {"200": {"description": "ok"}}, **deprecation}
+    released = _document({"paths": {"/items": {"get": operation}}})
+    removed = _document({"paths": {}}, version="2.0.0")
+
+    found = premature_removals(released, removed, now=datetime(2030, 6, 1, 12, tzinfo=UTC))
+
+    if refused is None:
+        assert found == []
+    else:
+        (line,) = found
+        assert line.startswith("GET /items: ")
+        assert refused in line
 
 
 def test_the_changelog_words_each_change_under_its_operation(workspace: Path) -> None:
