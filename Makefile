@@ -67,7 +67,7 @@ check-generated: $(SYNCED) $(NODE_SYNCED) ## Fail with a diff when generated/ or
 	$(BIN)/python -m scripts.settings_doc --check
 
 .PHONY: check-breaking
-check-breaking: $(SYNCED) ## Fail on breaking changes against spec/released/ without a major info.version bump, or a stale spec/CHANGELOG.md
+check-breaking: $(SYNCED) ## Fail on breaking changes against spec/released/ without a major info.version bump, an operation removed before its deprecation's sunset, or a stale spec/CHANGELOG.md
 	$(BIN)/python -m scripts.check_breaking
 
 .PHONY: changelog
