@@ -66,6 +66,8 @@ def locust_command(args: argparse.Namespace, host: str) -> list[str]:
     ]
     if args.errors_only:
         command.append("--slo-errors-only")
+    if args.slo_min_requests:
+        command += ["--slo-min-requests", str(args.slo_min_requests)]
     if args.slo_spec:
         command += ["--slo-spec", str(args.slo_spec)]
     if args.processes:
@@ -143,6 +145,7 @@ def parser() -> argparse.ArgumentParser:
     parser.add_argument("--reports", type=Path, default=ROOT / "reports" / "load", help="a folder per run in it")
     parser.add_argument("--startup-timeout", type=float, default=30.0)
     parser.add_argument("--errors-only", action="store_true", help="judge error shares only (a smoke run)")
+    parser.add_argument("--slo-min-requests", type=int, default=0, help="requests a p95 needs (default: load/slo.py's)")
     parser.add_argument("--slo-spec", type=Path, default=None, help="judge by this OpenAPI document's x-slo")
     parser.add_argument("--journeys", nargs="*", default=[], help="only these user classes (e.g. Visitor)")
     parser.add_argument("--processes", type=int, default=0, help="Locust worker processes on this machine")
