@@ -26,12 +26,11 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from impl.users.models import UserRecord
+from load.journeys.data import FIRST_NAMES, LAST_NAMES
 
 log = logging.getLogger("charter.load")
 SEED_DOMAIN = "seed.load.example.com"
 BATCH = 5_000
-FIRST = ("Ada", "Alan", "Barbara", "Claude", "Donald", "Edsger", "Frances", "Grace", "John", "Katherine", "Leslie")
-LAST = ("Lovelace", "Turing", "Liskov", "Shannon", "Knuth", "Dijkstra", "Allen", "Hopper", "Backus", "Johnson")
 
 
 def rows(start: int, count: int, *, seed_id: str, password_hash: str, now: datetime) -> list[dict[str, Any]]:
@@ -44,7 +43,7 @@ def rows(start: int, count: int, *, seed_id: str, password_hash: str, now: datet
             {
                 "id": uuid.uuid4(),
                 "email": f"{seed_id}-{n}@{SEED_DOMAIN}",
-                "name": f"{rng.choice(FIRST)} {rng.choice(LAST)} {n}",
+                "name": f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)} {n}",
                 "role": "moderator" if rng.random() < 0.01 else "user",
                 "active": rng.random() < 0.95,
                 "created_at": created,

@@ -53,8 +53,11 @@ def _breach_spec(folder: Path) -> Path:
     return path
 
 
-def _load_run(*argv: str, log: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "CHARTER_LOAD_ADMIN_EMAIL": ADMIN_EMAIL, "CHARTER_LOAD_ADMIN_PASSWORD": ADMIN_PASSWORD}
+def _load_run(*argv: str, log: Path, admin: bool) -> subprocess.Popen[bytes]:
+    """``make load-master`` (with the admin's variables) or ``make load-worker`` (without: the master sends them)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CHARTER_LOAD_")}
+    if admin:
+        env |= {"CHARTER_LOAD_ADMIN_EMAIL": ADMIN_EMAIL, "CHARTER_LOAD_ADMIN_PASSWORD": ADMIN_PASSWORD}
     with log.open("wb") as out:
         return subprocess.Popen(
             [sys.executable, "-m", "scripts.load_run", *argv], cwd=ROOT, env=env, stdout=out, stderr=out
@@ -72,8 +75,9 @@ def run(service: ServerProcess, tmp_path_factory: pytest.TempPathFactory) -> Ite
         *("--reports", str(folder), "--slo-spec", str(_breach_spec(folder)), "--slo-min-requests", "1"),
         *("--journeys", "Visitor", "Administrator", "FileOwner"),
         log=folder / "master.log",
+        admin=True,
     )
-    workers = [_load_run("--worker", f"127.0.0.1:{port}", log=folder / f"worker-{n}.log") for n in (1, 2)]
+    workers = [_load_run("--worker", f"127.0.0.1:{port}", log=folder / f"worker-{n}.log", admin=False) for n in (1, 2)]
     try:
         code = master.wait(timeout=RUN_SECONDS + 60)
         for worker in workers:
