@@ -221,9 +221,12 @@ def summary(verdicts: list[Verdict], rules: Rules = Rules()) -> tuple[int, list[
     unjudged = sum(1 for v in verdicts if v.verdict == NOT_JUDGED)
     if breaches:
         lines.append(f"SLO BREACHED by {len(breaches)} of {exercised} operations: {', '.join(breaches)}")
+    elif rules.errors_only:
+        lines.append(f"error shares within their SLO for all {exercised} operations exercised (p95 not judged)")
     elif unjudged:
-        reason = "errors only" if rules.errors_only else "too few requests for a p95"
-        lines.append(f"SLOs met by {met} of {exercised} exercised operations; {unjudged} not judged ({reason})")
+        lines.append(
+            f"SLOs met by {met} of {exercised} exercised operations; {unjudged} not judged (too few requests for a p95)"
+        )
     else:
         lines.append(f"SLOs met by all {exercised} operations exercised")
     return (1 if breaches else 0), lines

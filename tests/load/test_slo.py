@@ -211,6 +211,14 @@ def test_a_smoke_run_judges_errors_only_and_says_so(locust_environment: Any) -> 
     assert code == 1
     assert lines[0] == "errors only: no p95 is judged in this run (too few requests for one to mean anything)"
     assert lines[-1] == "SLO BREACHED by 1 of 2 operations: login"
+    clean = [v for v in verdicts if v.name == "getHealth"]
+    assert slo.summary(clean, rules) == (
+        0,
+        [
+            "errors only: no p95 is judged in this run (too few requests for one to mean anything)",
+            "error shares within their SLO for all 1 operations exercised (p95 not judged)",
+        ],
+    )
 
 
 def test_the_summary_says_how_many_operations_had_their_p95_judged(locust_environment: Any) -> None:
