@@ -110,6 +110,9 @@ def finish_workers(environment: Environment, finishing: Finishing, timeout: floa
 def tally(finishing: Finishing, aggregated: int) -> tuple[bool, str]:
     """Whether the master's aggregated request count is complete (every worker answered, and their own counts add
     up to it), and the line that says so."""
+    if not finishing.asked:
+        # Stopped from the web UI: Locust had stopped (and forgotten) its workers before the master's test_stop.
+        return True, f"distributed: the workers had stopped before the end; {aggregated:,} requests, not cross-checked"
     counts = [finishing.requests_by_worker[w] for w in sorted(finishing.requests_by_worker)]
     total = sum(counts)
     line = (

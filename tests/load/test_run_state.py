@@ -65,3 +65,26 @@ def test_every_request_is_counted_and_429s_apart() -> None:
 
     assert state.requests == 5
     assert state.rate_limited == {("POST", "login"): 2}
+
+
+def test_the_master_fails_a_run_whose_workers_counts_do_not_add_up_to_what_it_judged(locust_environment: Any) -> None:
+    from load.distributed import Finishing, tally  # after the fixture: importing Locust must not patch the process
+
+    answered = Finishing(asked={"w1", "w2"}, requests_by_worker={"w1": 600, "w2": 634})
+    silent = Finishing(asked={"w1", "w2"}, requests_by_worker={"w1": 600})
+
+    assert tally(answered, 1234) == (
+        True,
+        "distributed: 2 workers counted 1,234 requests (600 + 634); the master aggregated 1,234",
+    )
+    assert tally(answered, 1200) == (
+        False,
+        "distributed: 2 workers counted 1,234 requests (600 + 634); the master aggregated 1,200; "
+        "FAILED: the numbers judged are incomplete",
+    )
+    assert tally(silent, 600) == (
+        False,
+        "distributed: 1 workers counted 600 requests (600); the master aggregated 600; "
+        "FAILED: no final numbers from 1 worker(s)",
+    )
+    assert tally(Finishing(), 50)[0] is True  # stopped from the web UI: said, not failed
