@@ -18,7 +18,9 @@ help: ## List the make targets
 	@echo
 	@echo "  Variables: HOST, PORT, WORKERS, DATA_DIR, APP_ENV (see README's settings table), PYTEST_ARGS, MOCK_PORT."
 	@echo "  make load: USERS, SPAWN_RATE, RUN_TIME; HOST=http://... (or LOAD_HOST) targets a running service instead of"
-	@echo "  starting one, acting as the admin in CHARTER_LOAD_ADMIN_EMAIL / CHARTER_LOAD_ADMIN_PASSWORD."
+	@echo "  starting one, acting as the admin in CHARTER_LOAD_ADMIN_EMAIL / CHARTER_LOAD_ADMIN_PASSWORD; PROCESSES=N"
+	@echo "  Locust worker processes; SEED_USERS=N users bulk-inserted first (SEED_DATABASE_URL for a remote target);"
+	@echo "  make load-master (EXPECT_WORKERS, MASTER_BIND_HOST, MASTER_PORT) / make load-worker MASTER=host:port."
 
 # --- set-up ------------------------------------------------------------------------------------------------
 $(SYNCED): pyproject.toml uv.lock
@@ -121,14 +123,31 @@ LOAD_TARGET = $(or $(LOAD_HOST),$(if $(findstring ://,$(HOST)),$(HOST)))
 USERS ?= 50
 SPAWN_RATE ?= 2
 RUN_TIME ?= 60s
+PROCESSES ?= 0
+SEED_USERS ?= 0
+EXPECT_WORKERS ?= 2
+MASTER_BIND_HOST ?= 127.0.0.1
+MASTER_PORT ?= 5557
+LOAD_RUN = $(BIN)/python -m scripts.load_run --users $(USERS) --spawn-rate $(SPAWN_RATE) --run-time $(RUN_TIME) \
+	--seed-users $(SEED_USERS) $(if $(SEED_DATABASE_URL),--seed-database-url "$(SEED_DATABASE_URL)") \
+	$(if $(LOAD_TARGET),--host "$(LOAD_TARGET)")
 
 .PHONY: load
-load: $(SYNCED) ## Locust journeys judged by the spec's x-slo (USERS=50 SPAWN_RATE=2 RUN_TIME=60s; HOST=http://... targets another service); reports/load/
-	$(BIN)/python -m scripts.load_run --users $(USERS) --spawn-rate $(SPAWN_RATE) --run-time $(RUN_TIME) $(if $(LOAD_TARGET),--host "$(LOAD_TARGET)")
+load: $(SYNCED) ## Locust journeys judged by the spec's x-slo (USERS=50 SPAWN_RATE=2 RUN_TIME=60s PROCESSES=0 SEED_USERS=0; HOST=http://... targets another service); reports/load/<timestamp>/
+	$(LOAD_RUN) --processes $(PROCESSES)
 
 .PHONY: load-smoke
-load-smoke: $(SYNCED) ## The load test in ~20 s (one user per journey at least) with the same SLO verdict, so the scenarios never rot
-	$(BIN)/python -m scripts.load_run --users 10 --spawn-rate 3 --run-time 20s --name load-smoke $(if $(LOAD_TARGET),--host "$(LOAD_TARGET)")
+load-smoke: $(SYNCED) ## The load test in ~20 s (one user per journey at least), judged on errors only (too few requests for a p95), so the scenarios never rot
+	$(BIN)/python -m scripts.load_run --users 10 --spawn-rate 3 --run-time 20s --name load-smoke --errors-only $(if $(LOAD_TARGET),--host "$(LOAD_TARGET)")
+
+.PHONY: load-master
+load-master: $(SYNCED) ## make load as a master for workers on other machines (EXPECT_WORKERS=2; MASTER_BIND_HOST=0.0.0.0 to accept them, MASTER_PORT=5557)
+	$(LOAD_RUN) --master --expect-workers $(EXPECT_WORKERS) --master-bind-host $(MASTER_BIND_HOST) --master-bind-port $(MASTER_PORT)
+
+.PHONY: load-worker
+load-worker: $(SYNCED) ## A Locust worker of a load-master elsewhere: MASTER=host:port (PROCESSES=N for several)
+	@test -n "$(MASTER)" || { echo "make load-worker: set MASTER=host:port (the load-master's address)" >&2; exit 2; }
+	$(BIN)/python -m scripts.load_run --worker "$(MASTER)" --processes $(PROCESSES)
 
 .PHONY: test-ts
 test-ts: $(SYNCED) $(NODE_SYNCED) ## Type-check the TypeScript client and tests (tsc --strict), run them against the service and Prism

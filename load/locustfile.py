@@ -13,6 +13,9 @@ The run's data is its own: emails carry a per-run id, and at test stop leftover 
 and the run's users by the admin. When Locust quits, `load/slo.py` prints the verdict table (operation, requests,
 p50/p95/p99, errors, 429s, SLO, verdict) and the exit code is 1 on any breach or any exception in a journey.
 
+Distributed (``--processes N``, or ``--master`` with ``--worker``s): the master alone needs the admin, cleans up
+(once, after every worker finished) and judges, on the numbers aggregated from every worker (load/distributed.py).
+
 Run it through `make load` (which starts a fresh service) or directly:
 ``CHARTER_LOAD_ADMIN_EMAIL=... CHARTER_LOAD_ADMIN_PASSWORD=... locust -f load/locustfile.py --host http://...``
 """
@@ -27,8 +30,10 @@ from typing import Any, TypeVar
 from locust import events
 from locust.argument_parser import LocustArgumentParser
 from locust.env import Environment
+from locust.runners import MasterRunner, WorkerRunner
 
-from load import slo
+from load import distributed, slo
+from load.chart import write_chart
 from load.cleanup import clean_up
 from load.journeys.account import Newcomer
 from load.journeys.admin import Administrator
@@ -38,7 +43,7 @@ from load.journeys.files import FileOwner
 from load.journeys.operator import Scraper
 from load.journeys.reader import Reader
 from load.journeys.visitor import Visitor
-from load.run_state import Credentials, RunState, attach, run_state
+from load.run_state import Credentials, RunState, attach, new_run_id, run_state
 
 __all__ = ["Administrator", "DemoCaller", "EventSubscriber", "FileOwner", "Newcomer", "Reader", "Scraper", "Visitor"]
 
@@ -70,25 +75,60 @@ def add_options(parser: LocustArgumentParser, **_: Any) -> None:
         default="",
         help="the target's METRICS_TOKEN, for /metrics where METRICS_PUBLIC is off (prefer the env)",
     )
+    group.add_argument(
+        "--run-id", env_var="CHARTER_LOAD_RUN_ID", default="", help="in every email the run creates (default: random)"
+    )
     group.add_argument("--slo-spec", default=str(SPEC), help="the OpenAPI document whose x-slo judge the run")
     group.add_argument("--slo-report", default="", help="also write the verdict table to this file")
+    group.add_argument("--slo-chart", default="", help="also draw p95 against x-slo per operation in this SVG file")
+    group.add_argument(
+        "--slo-min-requests",
+        type=int,
+        default=slo.MIN_REQUESTS_FOR_P95,
+        help="requests an operation needs for its p95 to be judged (fewer: 'not judged')",
+    )
+    group.add_argument(
+        "--slo-errors-only", action="store_true", help="judge error shares only, no p95 (a smoke run's few requests)"
+    )
+    group.add_argument("--seeded-users", type=int, default=0, help="users seeded before the run (said in the verdict)")
 
 
 @listener(events.init)
 def on_init(environment: Environment, **_: Any) -> None:
+    if isinstance(environment.runner, WorkerRunner):
+        # The master forwards the run id and the admin with the start of the test (on_test_start).
+        distributed.as_worker(environment, attach(environment, RunState(admin=None)))
+        return
     options = environment.parsed_options
     email, password = (options.admin_email, options.admin_password) if options else ("", "")
     if not (email and password):
         # Without an admin nothing can manage users or delete the run's accounts afterwards: refuse to start.
         raise SystemExit("load: set CHARTER_LOAD_ADMIN_EMAIL and CHARTER_LOAD_ADMIN_PASSWORD (an admin of the target)")
     state = attach(environment, RunState(admin=Credentials(email, password)))
+    if options:
+        state.run_id = options.run_id = options.run_id or new_run_id()
+    if isinstance(environment.runner, MasterRunner):
+        distributed.as_master(environment, state)
     log.info("load: run id %s (in every email this run creates)", state.run_id)
+
+
+@listener(events.test_start)
+def on_test_start(environment: Environment, **_: Any) -> None:
+    options = environment.parsed_options
+    if isinstance(environment.runner, WorkerRunner) and options:
+        state = run_state(environment)
+        state.run_id = options.run_id or state.run_id
+        if options.admin_email and options.admin_password:
+            state.admin = Credentials(options.admin_email, options.admin_password)
 
 
 @listener(events.test_stop)
 def on_test_stop(environment: Environment, **_: Any) -> None:
-    if not environment.host:
-        return
+    if not environment.host or isinstance(environment.runner, WorkerRunner):
+        return  # clean-up is the master's (or the single process's), once
+    finishing = distributed.finishing_of(environment)
+    if finishing is not None:
+        distributed.finish_workers(environment, finishing)
     state = run_state(environment)
     cleaned = clean_up(environment.host, state)
     log.info(
@@ -106,16 +146,32 @@ def on_test_stop(environment: Environment, **_: Any) -> None:
 
 @listener(events.quitting)
 def on_quitting(environment: Environment, **_: Any) -> None:
+    if isinstance(environment.runner, WorkerRunner):
+        return  # the master judges, on every worker's numbers
     options = environment.parsed_options
     operations = slo.load_spec_operations(Path(options.slo_spec if options else SPEC))
-    verdicts = slo.evaluate(operations, slo.observe(environment.stats, run_state(environment).rate_limited))
-    code, lines = slo.summary(verdicts)
+    rules = slo.Rules(
+        min_requests=options.slo_min_requests if options else slo.MIN_REQUESTS_FOR_P95,
+        errors_only=bool(options and options.slo_errors_only),
+    )
+    observed = slo.observe(environment.stats, run_state(environment).rate_limited)
+    verdicts = slo.evaluate(operations, observed, rules)
+    code, lines = slo.summary(verdicts, rules)
     exceptions = len(environment.runner.exceptions) if environment.runner else 0
     if exceptions:
         code = 1
         lines.append(f"FAILED: {exceptions} distinct exceptions in the journeys (see Locust's report)")
-    text = "\n".join(["", "SLO verdicts (x-slo in the spec):", slo.render(verdicts), "", *lines, ""])
+    finishing = distributed.finishing_of(environment)
+    if finishing is not None:
+        complete, line = distributed.tally(finishing, environment.stats.total.num_requests)
+        lines.append(line)
+        code = code if complete else 1
+    seeded = options.seeded_users if options else 0
+    data = f"data: {seeded:,} users seeded before the run" if seeded else "data: no users seeded before the run"
+    text = "\n".join(["", f"SLO verdicts (x-slo in the spec; {data}):", slo.render(verdicts), "", *lines, ""])
     print(text, flush=True)
     if options and options.slo_report:
         Path(options.slo_report).write_text(text, encoding="utf-8")
+    if options and options.slo_chart:
+        write_chart(Path(options.slo_chart), verdicts, title=f"p95 against x-slo ({data})")
     environment.process_exit_code = code

@@ -20,10 +20,19 @@ import yaml
 from scripts.spec_slo import Slo, read_slo
 
 HTTP_METHODS = ("get", "head", "post", "put", "patch", "delete", "options", "trace")
-# Below this many requests the 95th percentile is simply the slowest one or two: one stray request would decide
-# the verdict. Such operations are judged on errors only, and the table says so.
-MIN_REQUESTS_FOR_P95 = 20
-OK, BREACH, NOT_EXERCISED, NO_SLO = "ok", "BREACH", "not exercised", "no SLO"
+# Below this many requests the 95th percentile is one of the slowest few: a handful of stray requests would decide
+# the verdict. Such operations are judged on errors only and reported "not judged" (never "ok"); 100 requests put
+# five above the p95.
+MIN_REQUESTS_FOR_P95 = 100
+OK, BREACH, NOT_JUDGED, NOT_EXERCISED, NO_SLO = "ok", "BREACH", "not judged", "not exercised", "no SLO"
+
+
+@dataclass(frozen=True)
+class Rules:
+    """How a run is judged: the requests an operation needs for its p95 to count, or errors only (a smoke run)."""
+
+    min_requests: int = MIN_REQUESTS_FOR_P95
+    errors_only: bool = False
 
 
 class StatsEntry(Protocol):
@@ -76,7 +85,7 @@ class Verdict:
     name: str
     observed: Observed | None
     slo: Slo | None
-    verdict: str  # OK, BREACH, NOT_EXERCISED or NO_SLO
+    verdict: str  # OK, BREACH, NOT_JUDGED, NOT_EXERCISED or NO_SLO
     reasons: tuple[str, ...] = ()
 
     @property
@@ -118,19 +127,27 @@ def observe(stats: Stats, rate_limited: Mapping[tuple[str, str], int]) -> dict[t
     return observed
 
 
-def judge(observed: Observed, slo: Slo) -> tuple[str, tuple[str, ...]]:
-    """The verdict and what it rests on: the breaches, and a note when there were too few requests for a p95."""
+def judge(observed: Observed, slo: Slo, rules: Rules = Rules()) -> tuple[str, tuple[str, ...]]:
+    """The verdict and what it rests on: the breaches, and a note when the p95 was not judged (then the verdict is
+    NOT_JUDGED unless the errors breach: an unjudged latency is never "ok")."""
     breaches, notes = [], []
-    if observed.requests < MIN_REQUESTS_FOR_P95:
-        notes.append(f"p95 not judged ({observed.requests} < {MIN_REQUESTS_FOR_P95} requests)")
+    if rules.errors_only:
+        notes.append("p95 not judged (errors only)")
+    elif observed.requests < rules.min_requests:
+        notes.append(f"p95 not judged ({observed.requests} < {rules.min_requests} requests)")
     elif observed.p95_ms > slo.p95_ms:
         breaches.append(f"p95 {observed.p95_ms:g} ms > {slo.p95_ms:g} ms")
     if observed.error_ratio > slo.max_error_ratio:
         breaches.append(f"errors {observed.error_ratio:.2%} > {slo.max_error_ratio:.2%}")
-    return (BREACH if breaches else OK), (*breaches, *notes)
+    verdict = BREACH if breaches else NOT_JUDGED if notes else OK
+    return verdict, (*breaches, *notes)
 
 
-def evaluate(operations: Mapping[str, SpecOperation], observed: Mapping[tuple[str, str], Observed]) -> list[Verdict]:
+def evaluate(
+    operations: Mapping[str, SpecOperation],
+    observed: Mapping[tuple[str, str], Observed],
+    rules: Rules = Rules(),
+) -> list[Verdict]:
     """One verdict per spec operation (sorted by operationId), then one per request name that is no operation."""
     verdicts = []
     matched: set[tuple[str, str]] = set()
@@ -142,7 +159,7 @@ def evaluate(operations: Mapping[str, SpecOperation], observed: Mapping[tuple[st
             verdicts.append(Verdict(operation_id, seen, operation.slo, NOT_EXERCISED))
             continue
         matched.add(key)
-        verdict, reasons = judge(seen, operation.slo)
+        verdict, reasons = judge(seen, operation.slo, rules)
         verdicts.append(Verdict(operation_id, seen, operation.slo, verdict, reasons))
     for key in sorted(set(observed) - matched):
         method, name = key
@@ -181,12 +198,17 @@ def render(verdicts: Iterable[Verdict]) -> str:
     return "\n".join(lines)
 
 
-def summary(verdicts: list[Verdict]) -> tuple[int, list[str]]:
-    """The exit code (1 on any breach) and the closing lines: breaches, operations never exercised, 429s."""
+def summary(verdicts: list[Verdict], rules: Rules = Rules()) -> tuple[int, list[str]]:
+    """The exit code (1 on any breach) and the closing lines: how p95s were judged, operations never exercised,
+    429s, and the verdict (met, not judged, breached)."""
     breaches = [v.name for v in verdicts if v.breached]
     unexercised = [v.name for v in verdicts if v.verdict == NOT_EXERCISED]
     limited = sum(v.observed.rate_limited for v in verdicts if v.observed is not None)
-    lines = []
+    lines = [
+        "errors only: no p95 is judged in this run (too few requests for one to mean anything)"
+        if rules.errors_only
+        else f"p95 judged only with at least {rules.min_requests} requests per operation"
+    ]
     if unexercised:
         lines.append(f"not exercised by this run ({len(unexercised)}): {', '.join(unexercised)}")
     if limited:
@@ -194,15 +216,17 @@ def summary(verdicts: list[Verdict]) -> tuple[int, list[str]]:
             f"warning: {limited} responses were 429 (rate limited); they are not errors, but the target's rate "
             "limits shaped this run (a local `make load` turns them off)"
         )
-    judged = sum(1 for v in verdicts if v.verdict in (OK, BREACH))
-    unjudged_p95 = sum(1 for v in verdicts if any(r.startswith("p95 not judged") for r in v.reasons))
-    if unjudged_p95:
-        lines.append(
-            f"p95 judged for {judged - unjudged_p95} of {judged} exercised operations; the other {unjudged_p95} had "
-            f"fewer than {MIN_REQUESTS_FOR_P95} requests and were judged on errors only"
-        )
+    exercised = sum(1 for v in verdicts if v.verdict in (OK, BREACH, NOT_JUDGED))
+    met = sum(1 for v in verdicts if v.verdict == OK)
+    unjudged = sum(1 for v in verdicts if v.verdict == NOT_JUDGED)
     if breaches:
-        lines.append(f"SLO BREACHED by {len(breaches)} of {judged} operations: {', '.join(breaches)}")
+        lines.append(f"SLO BREACHED by {len(breaches)} of {exercised} operations: {', '.join(breaches)}")
+    elif rules.errors_only:
+        lines.append(f"error shares within their SLO for all {exercised} operations exercised (p95 not judged)")
+    elif unjudged:
+        lines.append(
+            f"SLOs met by {met} of {exercised} exercised operations; {unjudged} not judged (too few requests for a p95)"
+        )
     else:
-        lines.append(f"SLOs met by all {judged} operations exercised")
+        lines.append(f"SLOs met by all {exercised} operations exercised")
     return (1 if breaches else 0), lines

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from locust import task
 
 from load.journeys.calls import bearer, call, etag_of, read_user
-from load.journeys.data import unique_email
+from load.journeys.data import LAST_NAMES, unique_email
 from load.journeys.member import Member
 from load.run_state import run_state
 
@@ -38,9 +38,12 @@ class Administrator(Member):
         sort = random.choice(["-created_at", "email", "name"])  # noqa: S311  # nosec B311
         page = call(self.client, "GET", f"/api/v1/users?limit=50&sort={sort}", name="listUsers", headers=self.auth)
         following = page.json().get("next") if page is not None else None
-        if following:
+        for _ in range(random.randint(1, 4)):  # noqa: S311  # nosec B311 - a few pages deep, then stop
+            if not following:
+                break
             self.think()
-            call(self.client, "GET", _local(following), name="listUsers", headers=self.auth)
+            page = call(self.client, "GET", _local(following), name="listUsers", headers=self.auth)
+            following = page.json().get("next") if page is not None else None
         self.think()
         call(
             self.client,
@@ -49,6 +52,9 @@ class Administrator(Member):
             name="listUsers",
             headers=self.auth,
         )
+        # A name search: on a seeded table (make load SEED_USERS=...) it matches thousands of rows.
+        name = random.choice(LAST_NAMES)  # noqa: S311  # nosec B311
+        call(self.client, "GET", f"/api/v1/users?q={name}&limit=20", name="listUsers", headers=self.auth)
 
     @task(3)
     def manage_a_user(self) -> None:

@@ -9,6 +9,9 @@ import secrets
 
 # Every account and user the run creates has the run id in its email, so cleanup finds them all (see cleanup.py).
 EMAIL_DOMAIN = "load.example.com"
+# Names of seeded users (load/seed.py), which the admin journey searches for: on a seeded table a search finds many.
+FIRST_NAMES = ("Ada", "Alan", "Barbara", "Claude", "Donald", "Edsger", "Frances", "Grace", "John", "Katherine")
+LAST_NAMES = ("Lovelace", "Turing", "Liskov", "Shannon", "Knuth", "Dijkstra", "Allen", "Hopper", "Backus", "Johnson")
 
 
 def unique_email(run_id: str, kind: str) -> str:

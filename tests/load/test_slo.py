@@ -89,14 +89,14 @@ def test_unexercised_operations_and_unknown_names_are_listed_without_a_verdict(l
     )
 
     assert [(v.name, v.verdict) for v in verdicts] == [
-        ("getHealth", slo.OK),
+        ("getHealth", slo.NOT_JUDGED),  # one request: errors judged, p95 not
         ("headHealth", slo.NOT_EXERCISED),
         ("GET /docs", slo.NO_SLO),
         ("GET headHealth", slo.NO_SLO),
     ]
     code, lines = slo.summary(verdicts)
     assert code == 0
-    assert lines[0] == "not exercised by this run (1): headHealth"
+    assert lines[1] == "not exercised by this run (1): headHealth"
 
 
 def _words(line: str) -> str:
@@ -110,7 +110,9 @@ def test_the_table_has_every_column_and_one_row_per_verdict(locust_environment: 
 
     table = slo.render(
         slo.evaluate(
-            _operations(getHealth=Slo(15, 0.01), login=Slo(9000, 0.02)), slo.observe(locust_environment.stats, {})
+            _operations(getHealth=Slo(15, 0.01), login=Slo(9000, 0.02)),
+            slo.observe(locust_environment.stats, {}),
+            slo.Rules(min_requests=20),
         )
     )
 
@@ -152,40 +154,90 @@ def test_using_locust_objects_here_leaves_the_test_process_unpatched(locust_envi
     assert not monkey.is_module_patched("threading")
 
 
-def test_a_p95_needs_enough_requests_to_be_judged_errors_do_not(locust_environment: Any) -> None:
-    for _ in range(slo.MIN_REQUESTS_FOR_P95 - 1):
+def test_too_few_requests_for_a_p95_are_not_judged_never_met_while_errors_always_are(locust_environment: Any) -> None:
+    few = slo.MIN_REQUESTS_FOR_P95 - 1
+    for _ in range(few):
         _fire(locust_environment, "GET", "getHealth", 900, 200, failed=False)
 
     observed = slo.observe(locust_environment.stats, {})[("GET", "getHealth")]
 
-    # 19 requests at 900 ms against a 100 ms objective: too few for a p95, so no latency verdict either way...
-    assert slo.judge(observed, Slo(100, 0.01)) == (slo.OK, ("p95 not judged (19 < 20 requests)",))
-    # ...but errors are judged on any number of requests.
-    assert slo.judge(slo.Observed(19, 1, 0, 900, 900, 900), Slo(100, 0.01)) == (
-        slo.BREACH,
-        ("errors 5.26% > 1.00%", "p95 not judged (19 < 20 requests)"),
+    # Too few requests at 900 ms against a 100 ms objective: no latency verdict either way, and never "met"...
+    assert slo.judge(observed, Slo(100, 0.01)) == (
+        slo.NOT_JUDGED,
+        (f"p95 not judged ({few} < {slo.MIN_REQUESTS_FOR_P95} requests)",),
     )
-    _fire(locust_environment, "GET", "getHealth", 900, 500, failed=True)
-    still_few = slo.observe(locust_environment.stats, {})[("GET", "getHealth")]
-    assert still_few.requests == 20
-    # With the 20th request the p95 is judged (and breached), and the one error in 20 breaches 1 % too.
-    assert slo.judge(still_few, Slo(100, 0.01)) == (slo.BREACH, ("p95 900 ms > 100 ms", "errors 5.00% > 1.00%"))
+    # ...but errors are judged on any number of requests.
+    assert slo.judge(slo.Observed(few, 1, 0, 900, 900, 900), Slo(100, 0.01)) == (
+        slo.BREACH,
+        (f"errors {1 / few:.2%} > 1.00%", f"p95 not judged ({few} < {slo.MIN_REQUESTS_FOR_P95} requests)"),
+    )
+    _fire(locust_environment, "GET", "getHealth", 900, 200, failed=False)
+    enough = slo.observe(locust_environment.stats, {})[("GET", "getHealth")]
+    assert enough.requests == slo.MIN_REQUESTS_FOR_P95
+    # With one more request the p95 is judged, and breached.
+    assert slo.judge(enough, Slo(100, 0.01)) == (slo.BREACH, ("p95 900 ms > 100 ms",))
+
+
+def test_the_number_of_requests_a_p95_needs_is_stated_and_can_be_raised(locust_environment: Any) -> None:
+    for ms in range(1, 101):
+        _fire(locust_environment, "GET", "getHealth", ms, 200, failed=False)
+    observed = slo.observe(locust_environment.stats, {})
+
+    strict = slo.Rules(min_requests=500)
+    verdicts = slo.evaluate(_operations(getHealth=Slo(100, 0.01)), observed, strict)
+
+    assert [(v.verdict, v.reasons) for v in verdicts] == [(slo.NOT_JUDGED, ("p95 not judged (100 < 500 requests)",))]
+    code, lines = slo.summary(verdicts, strict)
+    assert code == 0
+    assert lines[0] == "p95 judged only with at least 500 requests per operation"
+    assert lines[-1] == "SLOs met by 0 of 1 exercised operations; 1 not judged (too few requests for a p95)"
+
+
+def test_a_smoke_run_judges_errors_only_and_says_so(locust_environment: Any) -> None:
+    for ms in range(1, 201):
+        _fire(locust_environment, "GET", "getHealth", ms * 10, 200, failed=False)  # p95 1,900 ms: far over
+    _fire(locust_environment, "POST", "login", 5, 500, failed=True)
+    rules = slo.Rules(errors_only=True)
+
+    verdicts = slo.evaluate(
+        _operations(getHealth=Slo(100, 0.01), login=Slo(1000, 0.01)), slo.observe(locust_environment.stats, {}), rules
+    )
+
+    assert [(v.name, v.verdict, v.reasons) for v in verdicts] == [
+        ("getHealth", slo.NOT_JUDGED, ("p95 not judged (errors only)",)),
+        ("login", slo.BREACH, ("errors 100.00% > 1.00%", "p95 not judged (errors only)")),
+    ]
+    code, lines = slo.summary(verdicts, rules)
+    assert code == 1
+    assert lines[0] == "errors only: no p95 is judged in this run (too few requests for one to mean anything)"
+    assert lines[-1] == "SLO BREACHED by 1 of 2 operations: login"
+    clean = [v for v in verdicts if v.name == "getHealth"]
+    assert slo.summary(clean, rules) == (
+        0,
+        [
+            "errors only: no p95 is judged in this run (too few requests for one to mean anything)",
+            "error shares within their SLO for all 1 operations exercised (p95 not judged)",
+        ],
+    )
 
 
 def test_the_summary_says_how_many_operations_had_their_p95_judged(locust_environment: Any) -> None:
-    for ms in range(1, 21):
+    for ms in range(1, slo.MIN_REQUESTS_FOR_P95 + 1):
         _fire(locust_environment, "GET", "getHealth", ms, 200, failed=False)
     _fire(locust_environment, "POST", "login", 900, 200, failed=False)
 
     verdicts = slo.evaluate(
-        _operations(getHealth=Slo(100, 0.01), login=Slo(1000, 0.01)), slo.observe(locust_environment.stats, {})
+        _operations(getHealth=Slo(1000, 0.01), login=Slo(1000, 0.01)), slo.observe(locust_environment.stats, {})
     )
 
+    assert [(v.name, v.observed.requests if v.observed else 0, v.verdict) for v in verdicts] == [
+        ("getHealth", slo.MIN_REQUESTS_FOR_P95, slo.OK),
+        ("login", 1, slo.NOT_JUDGED),
+    ]
     assert slo.summary(verdicts) == (
         0,
         [
-            "p95 judged for 1 of 2 exercised operations; the other 1 had fewer than 20 requests and were judged on "
-            "errors only",
-            "SLOs met by all 2 operations exercised",
+            f"p95 judged only with at least {slo.MIN_REQUESTS_FOR_P95} requests per operation",
+            "SLOs met by 1 of 2 exercised operations; 1 not judged (too few requests for a p95)",
         ],
     )
