@@ -14,7 +14,7 @@
  * the OAuth2 password form (a `bodySerializer` that builds URLSearchParams) and multipart uploads (a FormData body).
  */
 import createClient, { type Client, type ClientOptions, type Middleware } from "openapi-fetch";
-import type { components, operations, paths } from "./schema";
+import type { components, operations, paths } from "./schema.js";
 
 export type { components, operations, paths };
 
@@ -89,12 +89,13 @@ export type ApiProblem<P extends ProblemPath, M extends ProblemMethod<P>> = {
 
 /** The service answered something its contract does not allow (a status or a media type it does not declare). */
 export class ContractViolation extends Error {
-  constructor(
-    message: string,
-    readonly response: Response,
-  ) {
+  // A declared field, not a parameter property: those are not erasable syntax (Vite's `erasableSyntaxOnly`).
+  readonly response: Response;
+
+  constructor(message: string, response: Response) {
     super(message);
     this.name = "ContractViolation";
+    this.response = response;
   }
 }
 

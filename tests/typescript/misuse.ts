@@ -1,7 +1,7 @@
 // Compiled, never run: proof that the generated types catch a frontend's mistakes. Each `@ts-expect-error` line
 // fails the build ("Unused '@ts-expect-error' directive") the day the call under it type-checks, e.g. because the
 // types stopped following the spec.
-import { createCharterClient, problemOf, type components } from "../../generated/typescript/client";
+import { createCharterClient, problemOf, type components } from "../../generated/typescript/client.js";
 
 export async function misuses(): Promise<void> {
   const api = createCharterClient({ baseUrl: "http://127.0.0.1:8000" });
