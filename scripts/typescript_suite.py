@@ -50,15 +50,17 @@ FAST_HASHING = {
 
 def stale_files(spec: Path, generated: Path) -> list[str]:
     """The files of ``generated`` that differ from what ``spec`` produces now (missing ones included)."""
-    with tempfile.TemporaryDirectory(prefix="charter-ts-") as scratch:
+    # Inside the project: the package's tsc step resolves openapi-fetch from its node_modules/.
+    with tempfile.TemporaryDirectory(dir=ROOT, prefix=".check-generated-ts-") as scratch:
         fresh = Path(scratch)
         generate_typescript(spec, fresh)
-        return sorted(
-            path.name
-            for path in fresh.iterdir()
-            if not (generated / path.name).is_file()
-            or (generated / path.name).read_text(encoding="utf-8") != path.read_text(encoding="utf-8")
-        )
+        stale = []
+        for path in sorted(fresh.rglob("*")):
+            name = path.relative_to(fresh)
+            committed = generated / name
+            if path.is_file() and not (committed.is_file() and committed.read_bytes() == path.read_bytes()):
+                stale.append(name.as_posix())
+        return stale
 
 
 def node() -> str:

@@ -1,7 +1,8 @@
 /**
  * A tiny typed client for the Charter API, built on openapi-fetch and the types in ./schema (both generated from
- * spec/openapi.yaml). Copy this folder into a frontend as it is: it needs `openapi-fetch` at run time and nothing
- * else. Paths, parameters, bodies and answers are checked by the compiler; a spec change that breaks your calls
+ * spec/openapi.yaml). Copy client.ts and schema.d.ts into a frontend as they are, or install this folder as the
+ * package @charter/api-client (its dist/ is this file compiled): either way it needs `openapi-fetch` at run time
+ * and nothing else. Paths, parameters, bodies and answers are checked by the compiler; a spec change that breaks your calls
  * breaks your build.
  *
  *     const api = createCharterClient({ baseUrl: "http://127.0.0.1:8000", accessToken: () => session.token });

@@ -4,8 +4,10 @@ breaks the client's callers fails their compilation."""
 from __future__ import annotations
 
 import copy
+import json
 import shutil
 import subprocess  # nosec B404
+import tarfile
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +17,14 @@ import pytest
 import yaml
 
 from scripts.generate import ROOT, main
-from scripts.generate_typescript import HEADER, TABLE_MARKER, generate_typescript, problem_statuses, render_client
+from scripts.generate_typescript import (
+    HEADER,
+    TABLE_MARKER,
+    generate_typescript,
+    problem_statuses,
+    render_client,
+    render_package,
+)
 from scripts.spec_reader import SpecError
 from scripts.typescript_suite import compile_profile
 
@@ -98,3 +107,70 @@ def test_a_breaking_spec_change_fails_the_client_compilation(scratch: Path) -> N
     assert errors, result.stdout + result.stderr
     assert all("access_token" in line for line in errors), errors
     assert any(line.startswith("tests/typescript/journey.test.ts(") for line in errors), errors
+
+
+def test_the_package_is_versioned_with_the_spec_and_pins_the_repositorys_openapi_fetch() -> None:
+    spec = _spec()
+    spec["info"]["version"] = "7.3.1"
+    tooling = {"devDependencies": {"openapi-fetch": "0.17.0", "typescript": "5.9.3"}}
+
+    manifest = json.loads(render_package(spec, tooling))
+
+    assert manifest["version"] == "7.3.1"
+    assert manifest["dependencies"] == {"openapi-fetch": "0.17.0"}
+    assert manifest["exports"]["."] == {"types": "./dist/client.d.ts", "default": "./dist/client.js"}
+
+
+def _npm(*arguments: str, cwd: Path) -> str:
+    npm = shutil.which("npm")
+    assert npm is not None
+    command = [npm, *arguments, "--no-audit", "--no-fund", "--loglevel=error"]
+    run = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=True)  # nosec B603
+    return run.stdout
+
+
+@pytest.mark.slow
+def test_npm_pack_makes_a_package_that_node_and_tsc_take_by_its_name(scratch: Path) -> None:
+    packed = json.loads(
+        _npm("pack", str(GENERATED / "typescript"), "--json", "--pack-destination", str(scratch), cwd=scratch)
+    )
+    assert packed[0]["name"] == "@charter/api-client"
+    assert packed[0]["version"] == _spec()["info"]["version"]
+    files = sorted(entry["path"] for entry in packed[0]["files"])
+    assert files == [
+        "client.ts",
+        "dist/client.d.ts",
+        "dist/client.js",
+        "dist/schema.d.ts",
+        "package.json",
+        "schema.d.ts",
+    ]
+
+    # An app with the tarball unpacked into its node_modules/, as `npm install <tarball>` leaves it (openapi-fetch
+    # comes from this repository's node_modules/, above the scratch folder).
+    app = scratch / "app"
+    installed = app / "node_modules" / "@charter" / "api-client"
+    installed.mkdir(parents=True)
+    with tarfile.open(scratch / packed[0]["filename"]) as tarball:
+        tarball.extractall(installed.parent, filter="data")
+    (installed.parent / "package").rename(installed)
+    (app / "package.json").write_text('{"private": true, "type": "module"}\n', encoding="utf-8")
+    (app / "app.ts").write_text(
+        'import { createCharterClient, problemStatuses } from "@charter/api-client";\n'
+        "export async function misuse(): Promise<void> {\n"
+        '  const api = createCharterClient({ baseUrl: "http://127.0.0.1:8000" });\n'
+        "  // @ts-expect-error -- the package's types came with it: a path the spec does not have\n"
+        '  await api.GET("/api/v1/nowhere", {});\n'
+        "}\n"
+        'console.log(JSON.stringify(problemStatuses["/api/v1/users/{user_id}"].get));\n',
+        encoding="utf-8",
+    )
+    node = shutil.which("node")
+    assert node is not None
+    tsc = [node, str(ROOT / "node_modules" / "typescript" / "bin" / "tsc"), "--strict", "--types", "node"]
+    tsc += ["--module", "NodeNext", "--moduleResolution", "NodeNext", "--target", "ES2022", "app.ts"]
+    compiled = subprocess.run(tsc, cwd=app, capture_output=True, text=True, check=False)  # nosec B603
+    assert compiled.returncode == 0, compiled.stdout
+
+    ran = subprocess.run([node, "app.js"], cwd=app, capture_output=True, text=True, check=True)  # nosec B603
+    assert json.loads(ran.stdout) == problem_statuses(_spec())["/api/v1/users/{user_id}"]["get"]
