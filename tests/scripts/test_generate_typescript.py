@@ -174,3 +174,44 @@ def test_npm_pack_makes_a_package_that_node_and_tsc_take_by_its_name(scratch: Pa
 
     ran = subprocess.run([node, "app.js"], cwd=app, capture_output=True, text=True, check=True)  # nosec B603
     assert json.loads(ran.stdout) == problem_statuses(_spec())["/api/v1/users/{user_id}"]["get"]
+
+
+@pytest.mark.slow
+def test_a_call_of_a_deprecated_operation_is_marked_deprecated_where_it_is_made(scratch: Path) -> None:
+    # tests/scripts/fixtures/deprecated.yaml deprecates GET /legacy-widgets and GET /legacy-gadgets, not GET /widgets;
+    # the client's problem type is the spec's Problem schema, which it lacks.
+    spec = yaml.safe_load((ROOT / "tests" / "scripts" / "fixtures" / "deprecated.yaml").read_text(encoding="utf-8"))
+    spec["components"]["schemas"]["Problem"] = {"type": "object", "properties": {"title": {"type": "string"}}}
+    fixture = scratch / "deprecated.yaml"
+    fixture.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
+    generate_typescript(fixture, scratch / "typescript")
+    (scratch / "package.json").write_text('{"private": true, "type": "module"}\n', encoding="utf-8")
+    (scratch / "tsconfig.json").write_text(
+        '{"compilerOptions": {"strict": true, "module": "NodeNext", "types": ["node"], "noEmit": true}}\n',
+        encoding="utf-8",
+    )
+    (scratch / "app.ts").write_text(
+        'import { createCharterClient } from "./typescript/client.js";\n'
+        'const api = createCharterClient({ baseUrl: "http://127.0.0.1:8000" });\n'
+        'export const old = await api.GET("/legacy-widgets", { params: { query: { limit: 2 } } });\n'
+        'export const current = await api.GET("/widgets");\n'
+        'export const older = await api.GET("/legacy-gadgets");\n',
+        encoding="utf-8",
+    )
+    node = shutil.which("node")
+    assert node is not None
+    helper = Path(__file__).with_name("typescript_suggestions.mjs")
+    command = [node, str(helper), str(ROOT / "node_modules" / "typescript"), str(scratch / "tsconfig.json")]
+    run = subprocess.run([*command, str(scratch / "app.ts")], capture_output=True, text=True, check=True)  # nosec B603
+    suggestions = json.loads(run.stdout)
+
+    deprecated = {entry["line"]: entry["message"] for entry in suggestions if entry["code"] == 6387}
+    assert sorted(deprecated) == [3, 5]  # the calls of the deprecated operations, not GET /widgets on line 4
+    assert 'The signature \'(url: "/legacy-widgets"' in deprecated[3]
+    # What an editor shows on hover: the signature's @deprecated note.
+    client = (scratch / "typescript" / "client.ts").read_text(encoding="utf-8")
+    assert (
+        "   * @deprecated `GET /legacy-widgets` (listLegacyWidgets) is deprecated since 2026-01-15T12:30:00Z and stops"
+        " answering at 2027-01-31. See https://docs.example.com/deprecations/legacy-widgets\n   */\n"
+        '  GET(url: "/legacy-widgets",'
+    ) in client

@@ -21,6 +21,8 @@ export function createCharterClient({ accessToken, ...options }) {
     if (accessToken !== undefined) {
         client.use(bearerAuth(accessToken));
     }
+    // The same object, typed more strictly: openapi-fetch's methods accept any init their inference allows (its
+    // rest parameter adds an index signature, so the compiler cannot relate the two signatures itself).
     return client;
 }
 /** Sends `Authorization: Bearer <token>` when there is a token and the call did not set its own header. */
