@@ -131,7 +131,7 @@ load-smoke: $(SYNCED) ## The load test in ~20 s (one user per journey at least) 
 	$(BIN)/python -m scripts.load_run --users 10 --spawn-rate 3 --run-time 20s --name load-smoke $(if $(LOAD_TARGET),--host "$(LOAD_TARGET)")
 
 .PHONY: test-ts
-test-ts: $(SYNCED) $(NODE_SYNCED) ## Type-check the TypeScript client and tests (tsc --strict), run them against the service and Prism
+test-ts: $(SYNCED) $(NODE_SYNCED) ## Type-check the TypeScript client and tests in three set-ups (Vite, Node ESM, CommonJS), run them against the service and Prism
 	$(BIN)/python -m scripts.typescript_suite
 
 .PHONY: bench-tools

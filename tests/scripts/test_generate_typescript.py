@@ -98,6 +98,7 @@ def test_a_breaking_spec_change_fails_the_client_compilation(scratch: Path) -> N
     spec["components"]["schemas"]["TokenPair"] = token_pair
     changed = scratch / "openapi.yaml"
     changed.write_text(yaml.safe_dump(spec, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    shutil.copy(SPEC.with_name("asyncapi.yaml"), changed.with_name("asyncapi.yaml"))
     generate_typescript(changed, scratch / "generated" / "typescript")
 
     result = _compile_client_tests(scratch)
@@ -109,15 +110,16 @@ def test_a_breaking_spec_change_fails_the_client_compilation(scratch: Path) -> N
     assert any(line.startswith("tests/typescript/journey.test.ts(") for line in errors), errors
 
 
-def test_the_package_is_versioned_with_the_spec_and_pins_the_repositorys_openapi_fetch() -> None:
+def test_the_package_is_versioned_with_the_spec_and_pins_the_repositorys_dependencies() -> None:
     spec = _spec()
     spec["info"]["version"] = "7.3.1"
-    tooling = {"devDependencies": {"openapi-fetch": "0.17.0", "typescript": "5.9.3"}}
+    tooling = {"devDependencies": {"openapi-fetch": "0.17.0", "eventsource-parser": "3.1.1", "typescript": "5.9.3"}}
 
     manifest = json.loads(render_package(spec, tooling))
 
     assert manifest["version"] == "7.3.1"
-    assert manifest["dependencies"] == {"openapi-fetch": "0.17.0"}
+    assert manifest["dependencies"] == {"openapi-fetch": "0.17.0", "eventsource-parser": "3.1.1"}
+    assert manifest["exports"]["./events"] == {"types": "./dist/events.d.ts", "default": "./dist/events.js"}
     assert manifest["exports"]["."] == {"types": "./dist/client.d.ts", "default": "./dist/client.js"}
 
 
@@ -138,10 +140,13 @@ def test_npm_pack_makes_a_package_that_node_and_tsc_take_by_its_name(scratch: Pa
     assert packed[0]["version"] == _spec()["info"]["version"]
     files = sorted(entry["path"] for entry in packed[0]["files"])
     assert files == [
+        "chat.ts",
         "client.ts",
-        "dist/client.d.ts",
-        "dist/client.js",
+        *(f"dist/{module}.{kind}" for module in ("chat", "client", "events") for kind in ("d.ts", "js")),
+        "dist/messages.d.ts",
         "dist/schema.d.ts",
+        "events.ts",
+        "messages.d.ts",
         "package.json",
         "schema.d.ts",
     ]
@@ -157,6 +162,12 @@ def test_npm_pack_makes_a_package_that_node_and_tsc_take_by_its_name(scratch: Pa
     (app / "package.json").write_text('{"private": true, "type": "module"}\n', encoding="utf-8")
     (app / "app.ts").write_text(
         'import { createCharterClient, problemStatuses } from "@charter/api-client";\n'
+        'import { chatPath } from "@charter/api-client/chat";\n'
+        'import { sseEventNames, type SseEvent } from "@charter/api-client/events";\n'
+        "export function typed(event: SseEvent): string {\n"
+        '  return event.event === "user.deleted" ? event.data.data.user_id : "";\n'
+        "}\n"
+        "console.log(JSON.stringify([chatPath, sseEventNames.length]));\n"
         "export async function misuse(): Promise<void> {\n"
         '  const api = createCharterClient({ baseUrl: "http://127.0.0.1:8000" });\n'
         "  // @ts-expect-error -- the package's types came with it: a path the spec does not have\n"
@@ -173,7 +184,8 @@ def test_npm_pack_makes_a_package_that_node_and_tsc_take_by_its_name(scratch: Pa
     assert compiled.returncode == 0, compiled.stdout
 
     ran = subprocess.run([node, "app.js"], cwd=app, capture_output=True, text=True, check=True)  # nosec B603
-    assert json.loads(ran.stdout) == problem_statuses(_spec())["/api/v1/users/{user_id}"]["get"]
+    printed = [json.loads(line) for line in ran.stdout.splitlines()]
+    assert printed == [["/api/v1/ws/chat", 6], problem_statuses(_spec())["/api/v1/users/{user_id}"]["get"]]
 
 
 @pytest.mark.slow

@@ -1,7 +1,9 @@
 // Compiled, never run: proof that the generated types catch a frontend's mistakes. Each `@ts-expect-error` line
 // fails the build ("Unused '@ts-expect-error' directive") the day the call under it type-checks, e.g. because the
 // types stopped following the spec.
+import type { ChatConnection } from "../../generated/typescript/chat.js";
 import { createCharterClient, problemOf, type components } from "../../generated/typescript/client.js";
+import type { SseEvent } from "../../generated/typescript/events.js";
 
 export async function misuses(): Promise<void> {
   const api = createCharterClient({ baseUrl: "http://127.0.0.1:8000" });
@@ -65,4 +67,19 @@ export async function misuses(): Promise<void> {
   problemOf("/api/v1/users", "get", read);
   // @ts-expect-error -- the result of another method of the same path (GET's, for DELETE)
   problemOf("/api/v1/users/{user_id}", "delete", read);
+}
+
+export function realtimeMisuses(chat: ChatConnection, event: SseEvent): void {
+  // @ts-expect-error -- a client message the chat does not have
+  chat.send({ type: "shout", room: "general" });
+  // @ts-expect-error -- `say` needs its text
+  chat.send({ type: "say", room: "general" });
+  // @ts-expect-error -- a typo in a frame's field
+  chat.send({ type: "join", rom: "general" });
+  if (event.event === "user.deleted") {
+    // @ts-expect-error -- a user.deleted event carries the user's id, not the user
+    console.log(event.data.data.user);
+  }
+  // @ts-expect-error -- the SSE stream never sends chat messages (they are the chat's)
+  console.log(event.event === "chat.message");
 }
