@@ -150,7 +150,7 @@ load-worker: $(SYNCED) ## A Locust worker of a load-master elsewhere: MASTER=hos
 	$(BIN)/python -m scripts.load_run --worker "$(MASTER)" --processes $(PROCESSES)
 
 .PHONY: test-ts
-test-ts: $(SYNCED) $(NODE_SYNCED) ## Type-check the TypeScript client and tests (tsc --strict), run them against the service and Prism
+test-ts: $(SYNCED) $(NODE_SYNCED) ## Type-check the TypeScript client and tests in three set-ups (Vite, Node ESM, CommonJS), run them against the service and Prism
 	$(BIN)/python -m scripts.typescript_suite
 
 .PHONY: bench-tools

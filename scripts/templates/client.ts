@@ -1,7 +1,8 @@
 /**
  * A tiny typed client for the Charter API, built on openapi-fetch and the types in ./schema (both generated from
- * spec/openapi.yaml). Copy this folder into a frontend as it is: it needs `openapi-fetch` at run time and nothing
- * else. Paths, parameters, bodies and answers are checked by the compiler; a spec change that breaks your calls
+ * spec/openapi.yaml). Copy client.ts and schema.d.ts into a frontend as they are, or install this folder as the
+ * package @charter/api-client (its dist/ is this file compiled): either way it needs `openapi-fetch` at run time
+ * and nothing else. Paths, parameters, bodies and answers are checked by the compiler; a spec change that breaks your calls
  * breaks your build.
  *
  *     const api = createCharterClient({ baseUrl: "http://127.0.0.1:8000", accessToken: () => session.token });
@@ -13,16 +14,66 @@
  * type need it set by the caller: JSON Merge Patch (`headers: { "Content-Type": "application/merge-patch+json" }`),
  * the OAuth2 password form (a `bodySerializer` that builds URLSearchParams) and multipart uploads (a FormData body).
  */
-import createClient, { type Client, type ClientOptions, type Middleware } from "openapi-fetch";
-import type { components, operations, paths } from "./schema";
+import createClient, {
+  type ClientOptions,
+  type FetchResponse,
+  type MaybeOptionalInit,
+  type Middleware,
+} from "openapi-fetch";
+import type { components, operations, paths } from "./schema.js";
 
 export type { components, operations, paths };
 
 /** An RFC 9457 problem document: every error the service answers is one (`application/problem+json`). */
 export type Problem = components["schemas"]["Problem"];
 
-/** The client: `api.GET(path, init)`, `api.POST(...)`, ... each resolving to `{ data, error, response }`. */
-export type CharterClient = Client<paths>;
+/** A method of the spec's operations, lower case as in the spec. */
+export type HttpMethod = "get" | "put" | "post" | "delete" | "options" | "head" | "patch" | "trace";
+/** The paths that have an operation for method `M`. */
+export type PathsWith<M extends HttpMethod> = {
+  [P in keyof paths]: paths[P] extends { [K in M]: object } ? P : never;
+}[keyof paths];
+/** What a call of one operation takes: its parameters and body, and fetch's own options. */
+export type RequestOf<P extends keyof paths, M extends HttpMethod> = MaybeOptionalInit<paths[P], M>;
+type InitArgs<P extends keyof paths, M extends HttpMethod> =
+  undefined extends RequestOf<P, M> ? [init?: RequestOf<P, M>] : [init: RequestOf<P, M>];
+
+// A marker no value carries at run time: it ties a result to the operation that made it, so problemOf refuses
+// the result of another one even where both have the same shape.
+declare const operation: unique symbol;
+type Made<P, M extends string> = { readonly [operation]?: `${Uppercase<M>} ${P & string}` };
+
+/** What a call of one operation resolves to: `{ data, error, response }`, typed by the spec. */
+export type ResultOf<P extends keyof paths, M extends HttpMethod> = FetchResponse<
+  paths[P][M] & Record<string | number, unknown>,
+  RequestOf<P, M>,
+  `${string}/${string}`
+> &
+  Made<P, M>;
+
+/**
+ * The client: `api.GET(path, init)`, `api.POST(...)`, ... each resolving to `{ data, error, response }`.
+ *
+ * Unlike openapi-fetch's own methods, `init` is not a type parameter inferred from the call, so TypeScript checks
+ * it against the operation's exact parameters and body: a field the spec does not have (a typo in an all-optional
+ * PATCH body, say) does not compile. A deprecated operation has its own signature, marked `@deprecated`, so
+ * editors strike its calls through and say when it stops answering.
+ */
+export interface CharterClient {
+  // @generated deprecated-overloads
+  GET<P extends PathsWith<"get">>(url: P, ...init: InitArgs<P, "get">): Promise<ResultOf<P, "get">>;
+  PUT<P extends PathsWith<"put">>(url: P, ...init: InitArgs<P, "put">): Promise<ResultOf<P, "put">>;
+  POST<P extends PathsWith<"post">>(url: P, ...init: InitArgs<P, "post">): Promise<ResultOf<P, "post">>;
+  DELETE<P extends PathsWith<"delete">>(url: P, ...init: InitArgs<P, "delete">): Promise<ResultOf<P, "delete">>;
+  OPTIONS<P extends PathsWith<"options">>(url: P, ...init: InitArgs<P, "options">): Promise<ResultOf<P, "options">>;
+  HEAD<P extends PathsWith<"head">>(url: P, ...init: InitArgs<P, "head">): Promise<ResultOf<P, "head">>;
+  PATCH<P extends PathsWith<"patch">>(url: P, ...init: InitArgs<P, "patch">): Promise<ResultOf<P, "patch">>;
+  TRACE<P extends PathsWith<"trace">>(url: P, ...init: InitArgs<P, "trace">): Promise<ResultOf<P, "trace">>;
+  /** Add middleware (see openapi-fetch's `use`). */
+  use(...middleware: Middleware[]): void;
+  /** Remove middleware added with `use`. */
+  eject(...middleware: Middleware[]): void;
+}
 
 export interface CharterClientOptions extends ClientOptions {
   /** Where the API is, e.g. http://127.0.0.1:8000 (`make run`) or http://127.0.0.1:4010 (`make mock`). */
@@ -36,7 +87,9 @@ export function createCharterClient({ accessToken, ...options }: CharterClientOp
   if (accessToken !== undefined) {
     client.use(bearerAuth(accessToken));
   }
-  return client;
+  // The same object, typed more strictly: openapi-fetch's methods accept any init their inference allows (its
+  // rest parameter adds an index signature, so the compiler cannot relate the two signatures itself).
+  return client as unknown as CharterClient;
 }
 
 /** Sends `Authorization: Bearer <token>` when there is a token and the call did not set its own header. */
@@ -89,12 +142,13 @@ export type ApiProblem<P extends ProblemPath, M extends ProblemMethod<P>> = {
 
 /** The service answered something its contract does not allow (a status or a media type it does not declare). */
 export class ContractViolation extends Error {
-  constructor(
-    message: string,
-    readonly response: Response,
-  ) {
+  // A declared field, not a parameter property: those are not erasable syntax (Vite's `erasableSyntaxOnly`).
+  readonly response: Response;
+
+  constructor(message: string, response: Response) {
     super(message);
     this.name = "ContractViolation";
+    this.response = response;
   }
 }
 
@@ -106,7 +160,7 @@ export class ContractViolation extends Error {
 export function problemOf<P extends ProblemPath, M extends ProblemMethod<P>>(
   path: P,
   method: M,
-  result: { error?: unknown; response: Response },
+  result: { error?: unknown; response: Response } & Made<NoInfer<P>, NoInfer<M>>,
 ): ApiProblem<P, M> | undefined {
   const { response } = result;
   if (response.status < 400) {

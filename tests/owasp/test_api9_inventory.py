@@ -8,6 +8,8 @@ and the only other routes are the documentation pages, the WebSocket channels of
 
 from __future__ import annotations
 
+import re
+
 import yaml
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
@@ -56,3 +58,20 @@ def test_the_spec_describes_one_version_and_its_paths_share_the_version_prefix()
 
     assert api_paths
     assert {path.split("/")[2] for path in api_paths} == {"v1"}, "an old API version is still exposed"
+
+
+def test_every_http_operation_the_asyncapi_document_names_is_in_the_spec() -> None:
+    # Its prose points readers at HTTP operations (the SSE stream carries the event bus's envelopes); each must be
+    # one the spec documents, at that path and method.
+    named = set(
+        re.findall(r"`(GET|PUT|POST|DELETE|PATCH|HEAD|OPTIONS) (/[^`\s]*)`", ASYNCAPI.read_text(encoding="utf-8"))
+    )
+    operations = {
+        (method.upper(), path)
+        for path, item in OpenApiDocument.load(SPEC).content["paths"].items()
+        for method in item
+        if method.upper() in {"GET", "PUT", "POST", "DELETE", "PATCH", "HEAD", "OPTIONS"}
+    }
+
+    assert ("GET", "/api/v1/sse/stream") in named
+    assert sorted(named - operations) == []

@@ -1,7 +1,7 @@
 // The spec's examples, to compare what the mock answers with what the spec says it answers.
 import { readFileSync } from "node:fs";
 
-import { requiredEnv } from "./env";
+import { requiredEnv } from "./env.js";
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type JsonObject = { [key: string]: Json };

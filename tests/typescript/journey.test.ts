@@ -5,8 +5,8 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { test } from "node:test";
 
-import { createCharterClient, problemOf, type Problem } from "../../generated/typescript/client";
-import { requiredEnv } from "./env";
+import { createCharterClient, problemOf, type Problem } from "../../generated/typescript/client.js";
+import { requiredEnv } from "./env.js";
 
 const baseUrl = requiredEnv("CHARTER_BASE_URL");
 const adminEmail = requiredEnv("CHARTER_ADMIN_EMAIL");

@@ -4,9 +4,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { createCharterClient, problemOf } from "../../generated/typescript/client";
-import { requiredEnv } from "./env";
-import { loadSpec, responseExample } from "./examples";
+import { createCharterClient, problemOf } from "../../generated/typescript/client.js";
+import { requiredEnv } from "./env.js";
+import { loadSpec, responseExample } from "./examples.js";
 
 const mockUrl = requiredEnv("CHARTER_MOCK_URL");
 const spec = loadSpec();
