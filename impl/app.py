@@ -308,8 +308,9 @@ def create_app(settings: Settings, *, tune_collector: bool = False) -> FastAPI:
         if tune_collector:
             # What start-up made (modules, the spec, the models, the app) lives as long as the process. Frozen, the
             # collector stops re-examining those ~150k objects in every full collection: under load those ran
-            # every few seconds and took ~100 ms each (the service's p99; issue 7), now ~1 ms. Not in a process
-            # that makes many apps (the tests): frozen objects are never collected.
+            # every few seconds and took ~100 ms each (the service's p99), now ~1 ms
+            # (docs/performance.md#garbage-collector). Not in a process that makes many apps (the tests): frozen
+            # objects are never collected.
             gc.collect()
             gc.freeze()
             # A young collection runs whenever 700 more objects have been made than freed. A loaded worker holds

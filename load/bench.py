@@ -145,7 +145,7 @@ def run_rounds(
 
 
 def verdicts(table: dict[str, Summary], memory: dict[str, Any]) -> list[tuple[str, bool, str]]:
-    """(target, met, measured) for each target of the issue whose measurement ran."""
+    """(target, met, measured) for each target (docs/performance.md) whose measurement ran."""
     base = table[BASELINE.name]
     checks: list[tuple[str, bool, str]] = []
     if HEALTH.name in table:
