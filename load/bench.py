@@ -195,6 +195,12 @@ def write_report(kind: str, report: dict[str, Any]) -> Path:
     return path
 
 
+def chart_paths(report: Path, *, smoke: bool, only: list[str]) -> list[Path]:
+    """The report's own chart beside it, and the docs' chart for a full run only: a smoke run's 2 s rounds or a
+    subset would replace the published picture with a partial or meaningless one."""
+    return [report.with_suffix(".svg")] + ([] if smoke or only else [DOCS_CHART])
+
+
 def bench(args: argparse.Namespace, run_dir: Path) -> int:
     measurements: tuple[Measurement, ...] = MEASUREMENTS
     if args.only:
@@ -230,8 +236,7 @@ def bench(args: argparse.Namespace, run_dir: Path) -> int:
         },
     )
     print(f"report: {path.relative_to(ROOT)}")
-    charts = [path.with_suffix(".svg")] + ([] if args.smoke or args.only else [DOCS_CHART])
-    for chart in charts:
+    for chart in chart_paths(path, smoke=args.smoke, only=args.only):
         write_chart(chart, json.loads(path.read_text(encoding="utf-8")), ceiling=RAW.name, targets=RATIO_TARGETS)
         print(f"chart: {chart.relative_to(ROOT)}")
     # Socket errors or failed requests mean the run measured something broken: always a failure. A missed target

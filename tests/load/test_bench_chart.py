@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from load import bench, bench_chart
+from scripts.live_service import ROOT
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -92,3 +93,14 @@ def test_a_subset_without_the_ceiling_still_draws_the_baseline(tmp_path: Path) -
     svg = path.read_text(encoding="utf-8")
     assert set(_bars(svg)) == {"1× FastAPI · 2,400 req/s", "0.79× FastAPI · 1,900 req/s"}
     assert len(_dashed_lines(svg)) == 1
+
+
+def test_only_a_full_run_replaces_the_chart_the_docs_show(tmp_path: Path) -> None:
+    report = tmp_path / "bench-20261208T050000Z.json"
+    own = tmp_path / "bench-20261208T050000Z.svg"
+
+    assert bench.chart_paths(report, smoke=False, only=[]) == [own, bench.DOCS_CHART]
+    assert bench.chart_paths(report, smoke=True, only=[]) == [own]
+    assert bench.chart_paths(report, smoke=False, only=["health"]) == [own]
+    assert bench.DOCS_CHART.relative_to(ROOT).as_posix() == "docs/assets/bench.svg"
+    assert bench.DOCS_CHART.is_file(), "the performance page shows the committed chart"
