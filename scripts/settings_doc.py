@@ -38,6 +38,8 @@ _SENTENCE_END = re.compile(r"(?<=[.)])\s+(?=[A-Z])")
 
 
 def _show(value: object) -> str:
+    if value is None:
+        return "unset"
     if isinstance(value, SecretStr):
         return "a development value (refused in staging and prod)"
     if isinstance(value, Path):
