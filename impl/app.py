@@ -140,7 +140,7 @@ def add_routes(app: FastAPI, router: APIRouter) -> None:
     """The router's routes, straight into the app's own list.
 
     ``include_router`` keeps each router as a branch that every request walks twice (to match it, then to handle
-    it), re-checking the branch's version each time: a fifth of an authenticated read (py-spy, ``make bench``).
+    it), re-checking the branch's version each time: a fifth of an authenticated read (docs/performance.md#routing).
     The generated routers need nothing an inclusion adds (no prefix, tags or dependencies), so their routes join
     the app's directly, and routing is the plain walk a bare FastAPI app does. One thing an inclusion would add:
     ``app.dependency_overrides`` does not reach these routes. Their dependencies are closures made per app (the
