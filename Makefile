@@ -16,7 +16,7 @@ PYTEST_ARGS ?=
 help: ## List the make targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 	@echo
-	@echo "  Variables: HOST, PORT, WORKERS, DATA_DIR, APP_ENV (see README's settings table), PYTEST_ARGS, MOCK_PORT."
+	@echo "  Variables: HOST, PORT, WORKERS, DATA_DIR, APP_ENV (see docs/settings.md), PYTEST_ARGS, MOCK_PORT."
 	@echo "  make load: USERS, SPAWN_RATE, RUN_TIME; HOST=http://... (or LOAD_HOST) targets a running service instead of"
 	@echo "  starting one, acting as the admin in CHARTER_LOAD_ADMIN_EMAIL / CHARTER_LOAD_ADMIN_PASSWORD; PROCESSES=N"
 	@echo "  Locust worker processes; SEED_USERS=N users bulk-inserted first (SEED_DATABASE_URL for a remote target);"
@@ -59,12 +59,12 @@ jwt-keys: $(SYNCED) ## Write a new RS256 signing key to $${JWT_KEYS_DIR:-var/jwt
 
 # --- contract pipeline -------------------------------------------------------------------------------------
 .PHONY: generate
-generate: $(SYNCED) $(NODE_SYNCED) ## Regenerate generated/ (incl. TypeScript types and client) from spec/openapi.yaml, and the README's settings table
+generate: $(SYNCED) $(NODE_SYNCED) ## Regenerate generated/ (incl. TypeScript types and client) from spec/openapi.yaml, and docs/settings.md from Settings
 	$(BIN)/python -m scripts.generate
 	$(BIN)/python -m scripts.settings_doc
 
 .PHONY: check-generated
-check-generated: $(SYNCED) $(NODE_SYNCED) ## Fail with a diff when generated/ or the README settings table differ from their sources
+check-generated: $(SYNCED) $(NODE_SYNCED) ## Fail with a diff when generated/ or docs/settings.md differ from their sources
 	$(BIN)/python -m scripts.generate --check
 	$(BIN)/python -m scripts.settings_doc --check
 
@@ -183,10 +183,18 @@ bench-soak: $(SYNCED) bench-tools ## The service's RSS under 5 minutes of steady
 bench-smoke: $(SYNCED) bench-tools ## The benchmark in seconds (1 round of 2 s runs, every app): fails on crashes and errors, not on targets
 	$(BIN)/python -m load.bench --smoke
 
+.PHONY: docs
+docs: $(SYNCED) ## Build the docs site (docs/, mkdocs.yml) into site/ with --strict, offline
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+.PHONY: docs-serve
+docs-serve: $(SYNCED) ## Serve the docs site with live reload on http://127.0.0.1:$${DOCS_PORT:-8001}
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve --strict --dev-addr "127.0.0.1:$${DOCS_PORT:-8001}"
+
 .PHONY: ci
-ci: ## Everything CI runs (.ci/run): test, drift, breaking changes, spec lint, lint, types, architecture, deploy lint, fuzz, load and bench smoke, test-ts
+ci: ## Everything CI runs (.ci/run): test, drift, breaking changes, spec lint, lint, types, architecture, docs, deploy lint, fuzz, load and bench smoke, test-ts
 	bash .ci/run
 
 .PHONY: clean
-clean: ## Remove the virtual environment, node_modules, reports and local data
-	rm -rf $(VENV) node_modules reports var .mypy_cache .ruff_cache .pytest_cache .import_linter_cache
+clean: ## Remove the virtual environment, node_modules, reports, the built docs site and local data
+	rm -rf $(VENV) node_modules reports var site .mypy_cache .ruff_cache .pytest_cache .import_linter_cache

@@ -140,7 +140,7 @@ def add_routes(app: FastAPI, router: APIRouter) -> None:
     """The router's routes, straight into the app's own list.
 
     ``include_router`` keeps each router as a branch that every request walks twice (to match it, then to handle
-    it), re-checking the branch's version each time: a fifth of an authenticated read (py-spy, ``make bench``).
+    it), re-checking the branch's version each time: a fifth of an authenticated read (docs/performance.md#routing).
     The generated routers need nothing an inclusion adds (no prefix, tags or dependencies), so their routes join
     the app's directly, and routing is the plain walk a bare FastAPI app does. One thing an inclusion would add:
     ``app.dependency_overrides`` does not reach these routes. Their dependencies are closures made per app (the
@@ -308,8 +308,9 @@ def create_app(settings: Settings, *, tune_collector: bool = False) -> FastAPI:
         if tune_collector:
             # What start-up made (modules, the spec, the models, the app) lives as long as the process. Frozen, the
             # collector stops re-examining those ~150k objects in every full collection: under load those ran
-            # every few seconds and took ~100 ms each (the service's p99; issue 7), now ~1 ms. Not in a process
-            # that makes many apps (the tests): frozen objects are never collected.
+            # every few seconds and took ~100 ms each (the service's p99), now ~1 ms
+            # (docs/performance.md#garbage-collector). Not in a process that makes many apps (the tests): frozen
+            # objects are never collected.
             gc.collect()
             gc.freeze()
             # A young collection runs whenever 700 more objects have been made than freed. A loaded worker holds

@@ -4,7 +4,9 @@ Each app is served by one uvicorn worker (uvloop, httptools) pinned to CPU 0 and
 Apps start one at a time and rounds interleave (raw, baseline, service, raw, ...); the table holds medians, and
 ratios to the baseline's GET /health, because absolute rates drift between runs on a shared machine while ratios
 measured side by side hold. The service is production-configured (load/bench_service.py) and seeded with 100
-users. Each measurement is preceded by an unmeasured warm-up. The table goes to reports/bench/ as JSON.
+users. Each measurement is preceded by an unmeasured warm-up. The table goes to reports/bench/ as JSON, with its
+chart (load/bench_chart.py) beside it; a full run (not --smoke, not --only) also writes the chart the docs' performance
+page shows, docs/assets/bench.svg.
 
 Usage: python -m load.bench [--rounds 3 --seconds 10]   (--smoke: 1 round of 2 s; --soak 300: the memory soak)
 """
@@ -24,12 +26,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from load.bench_chart import write_chart
 from load.bench_service import PAGE, Service, create_users_script, running_service, soak_script
 from load.rss import MB, sampling, status_bytes, trend, wait_until_idle
 from load.wrk import Summary, WrkResult, pinned_server, raise_open_files_limit, run_wrk, summarise, uvicorn_argv
 from scripts.live_service import ROOT, free_port
 
 REPORTS = ROOT / "reports" / "bench"
+DOCS_CHART = ROOT / "docs" / "assets" / "bench.svg"
 HEALTH_TARGET = 0.70  # full-stack GET /health ÷ the baseline's
 USER_READ_TARGET = 0.35  # authenticated GET /api/v1/users/{id} ÷ the baseline's GET /health
 RSS_TARGET_MB = 150
@@ -65,6 +69,7 @@ MANY = Measurement(f"service GET /health, {MANY_CONNECTIONS} connections", "serv
 CREATE = Measurement(
     "service POST /api/v1/users (Argon2id)", "service", "/api/v1/users", 2, creates_users=True, min_seconds=5
 )
+RATIO_TARGETS = {HEALTH.name: HEALTH_TARGET, USER.name: USER_READ_TARGET}  # drawn as ticks on the chart
 MEASUREMENTS = (RAW, BASELINE, HEALTH, USER, PAGE_OF_USERS, MANY, CREATE)
 # Short names for --only (a quicker look at one path while working on it); the baseline always runs.
 KEYS = {"raw": RAW, "health": HEALTH, "user": USER, "page": PAGE_OF_USERS, "many": MANY, "create": CREATE}
@@ -140,7 +145,7 @@ def run_rounds(
 
 
 def verdicts(table: dict[str, Summary], memory: dict[str, Any]) -> list[tuple[str, bool, str]]:
-    """(target, met, measured) for each target of the issue whose measurement ran."""
+    """(target, met, measured) for each target (docs/performance.md) whose measurement ran."""
     base = table[BASELINE.name]
     checks: list[tuple[str, bool, str]] = []
     if HEALTH.name in table:
@@ -190,6 +195,12 @@ def write_report(kind: str, report: dict[str, Any]) -> Path:
     return path
 
 
+def chart_paths(report: Path, *, smoke: bool, only: list[str]) -> list[Path]:
+    """The report's own chart beside it, and the docs' chart for a full run only: a smoke run's 2 s rounds or a
+    subset would replace the published picture with a partial or meaningless one."""
+    return [report.with_suffix(".svg")] + ([] if smoke or only else [DOCS_CHART])
+
+
 def bench(args: argparse.Namespace, run_dir: Path) -> int:
     measurements: tuple[Measurement, ...] = MEASUREMENTS
     if args.only:
@@ -225,6 +236,9 @@ def bench(args: argparse.Namespace, run_dir: Path) -> int:
         },
     )
     print(f"report: {path.relative_to(ROOT)}")
+    for chart in chart_paths(path, smoke=args.smoke, only=args.only):
+        write_chart(chart, json.loads(path.read_text(encoding="utf-8")), ceiling=RAW.name, targets=RATIO_TARGETS)
+        print(f"chart: {chart.relative_to(ROOT)}")
     # Socket errors or failed requests mean the run measured something broken: always a failure. A missed target
     # fails the full run only; the smoke run's few seconds are too short to judge ratios.
     broken = any(s.socket_errors or s.non_2xx or not s.requests for s in table.values())

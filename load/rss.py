@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-MB = 1_000_000  # the targets are in MB (10^6 bytes), as written in the issue
+MB = 1_000_000  # the targets are in MB (10^6 bytes), as docs/performance.md writes them
 
 
 def status_bytes(pid: int, key: str) -> int:

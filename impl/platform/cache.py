@@ -343,8 +343,8 @@ class Cached(Generic[P, T]):
 
     ``keep_decoded`` (for immutable values only): up to that many decoded values are kept, each with the stored
     bytes it came from. A hit whose bytes are the same (whichever store they came from) returns the value already
-    decoded, the same object, instead of decoding again: decoding a user was a tenth of a cached read (issue 7). A
-    changed entry has other bytes, so it is decoded afresh.
+    decoded, the same object, instead of decoding again: decoding a user was a tenth of a cached read
+    (docs/performance.md#decoded-cache). A changed entry has other bytes, so it is decoded afresh.
     """
 
     def __init__(

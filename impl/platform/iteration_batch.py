@@ -3,7 +3,7 @@
 The edge middleware's bookkeeping after each answer (the access line, the request counters) does not need to happen
 inside the request. Gathered and done once per iteration of the loop, it is one write instead of one per request,
 and its code and data stay in the processor's caches from one item to the next: done one request at a time, that
-bookkeeping was half of what the edge did per request (issue 7's profile of the running service, ``make bench``).
+bookkeeping was half of what the edge did per request (docs/performance.md#iteration-batch).
 
 An item waits no longer than the loop's current iteration: the settling is scheduled with ``call_soon`` when the
 first item arrives, so it runs after the callbacks already ready, before the loop next waits for I/O. Readers that

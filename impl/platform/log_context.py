@@ -7,7 +7,7 @@ through :func:`bind_log_context`, so the platform never needs to know what a use
 
 One variable, not structlog's one per key: beginning a request's context is then one ``set``, where structlog's
 ``clear_contextvars`` walks every context variable of the task and ``bind_contextvars`` sets one per key; together
-they were a tenth of the edge's work per request (issue 7's in-process profile). The mapping is never changed in
+they were a tenth of the edge's work per request (docs/performance.md#log-context). The mapping is never changed in
 place, only replaced, so a thread that was handed a copy of the context keeps what it was given.
 """
 

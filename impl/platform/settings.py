@@ -236,7 +236,7 @@ class Settings(BaseSettings):
         "in dev/test, none in staging/prod.",
     )
 
-    # Real-time and streaming (issue 5).
+    # Real-time and streaming (docs/realtime.md).
     event_queue_size: int = Field(
         default=256, ge=1, le=100_000, description="Events buffered per subscriber; a slower one loses its oldest."
     )
@@ -265,7 +265,7 @@ class Settings(BaseSettings):
         default=2, ge=1, le=64, description="Processes in the pool that runs CPU-bound work (`/api/v1/demo/cpu`)."
     )
 
-    # Observability and resilience (issue 6).
+    # Observability and resilience (docs/observability.md).
     log_format: Literal["json", "console"] = Field(
         default="json", description="Log lines as JSON (default) or coloured console text (default in dev)."
     )

@@ -1,8 +1,8 @@
 """The demo accounts APP_ENV=mock seeds at start-up, so frontend developers can sign in as every role at once.
 
-The password is public on purpose (README, and the start-up log): a mock's data is scratch data that disappears
-when the process stops, and nothing else ever runs with these accounts (the seeding happens only in mock mode).
-The accounts are created through the same code as a registration, with a password that passes the password rules.
+The password is public on purpose (docs/frontend.md, and the start-up log): a mock's data is scratch data that
+disappears when the process stops, and nothing else ever runs with these accounts (the seeding happens only in mock
+mode). The accounts are created through the same code as a registration, with a password that passes the password rules.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from impl.platform.settings import Settings
 from scripts import settings_doc
 from scripts.generate import ROOT, generate_all, main
 
@@ -63,7 +64,37 @@ def test_generation_never_touches_impl(tmp_path: Path) -> None:
     assert (tmp_path / "generated" / "api" / "health.py").exists()
 
 
-def test_readme_settings_table_matches_the_settings_class() -> None:
-    readme = settings_doc.README.read_text(encoding="utf-8")
-    assert settings_doc.replace_section(readme, settings_doc.render_table()) == readme
-    assert "| `DATA_DIR` |" in readme
+def test_settings_reference_matches_the_settings_class() -> None:
+    reference = settings_doc.REFERENCE.read_text(encoding="utf-8")
+    assert settings_doc.replace_section(reference, settings_doc.render_table()) == reference
+    assert "| `DATA_DIR` |" in reference
+
+
+def test_settings_reference_lists_every_field_once_under_a_heading() -> None:
+    table = settings_doc.render_table()
+    rows = [line.split("|")[1].strip() for line in table.splitlines() if line.startswith("| `")]
+    assert sorted(rows) == sorted(f"`{name.upper()}`" for name in Settings.model_fields)
+    assert table.startswith("### Service")
+
+
+def test_a_default_that_differs_by_environment_names_each_value_once() -> None:
+    table = settings_doc.render_table()
+    row = next(line for line in table.splitlines() if line.startswith("| `DB_MIGRATIONS` |"))
+    assert "`apply`: dev, test, mock<br>`check`: staging, prod" in row
+    # A default factory is called, not shown as pydantic's placeholder.
+    assert "PydanticUndefined" not in table
+    assert "| `TRUSTED_PROXIES` | `[]` |" in table
+
+
+def test_a_stale_settings_reference_fails_the_check(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stale = tmp_path / "settings.md"
+    stale.write_text(f"# Settings\n\n{settings_doc.START}\n| old |\n{settings_doc.END}\n", encoding="utf-8")
+    monkeypatch.setattr(settings_doc, "REFERENCE", stale)
+
+    assert settings_doc.main(["--check"]) == 1
+    assert "settings.md differs" in capsys.readouterr().out
+    assert settings_doc.main([]) == 0
+    assert "| `DATA_DIR` |" in stale.read_text(encoding="utf-8")
+    assert settings_doc.main(["--check"]) == 0

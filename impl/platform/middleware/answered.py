@@ -4,7 +4,7 @@ The edge makes one record per request, right after its answer ends, and hands al
 records to the counters and the access log together at the end of that iteration (impl/platform/iteration_batch.py).
 The work done per request itself is then one tuple; the labels, the fields and the rendering happen in the batch,
 where their code and data stay in the processor's caches from one request to the next: done in each request, they
-were the larger part of what the edge cost a ``GET /health`` answer (issue 7's ablations of the running service).
+were the larger part of what the edge cost a ``GET /health`` answer (docs/performance.md#iteration-batch).
 
 A plain tuple (a named one costs several times as much to make), of plain values: nothing the request held (its
 scope, its objects) stays alive until the end of the iteration, nor is scanned by the garbage collector meanwhile.

@@ -9,8 +9,8 @@ iteration. Each concern lives in its own module (request_id, request_timeout, ra
 metrics, access_log); this layer sequences them.
 
 One layer, not five: a pure-ASGI layer costs a coroutine per request and one more per message it wraps. Five of
-them were a third of a ``GET /health`` answer (``make bench``; issue 7's profiles). The edge is outermost, outside
-Starlette's error middleware, so a 500 is stamped, counted and logged like every other answer.
+them were a third of a ``GET /health`` answer (``make bench``; docs/performance.md#one-edge-layer). The edge is
+outermost, outside Starlette's error middleware, so a 500 is stamped, counted and logged like every other answer.
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ def fresh_request_id() -> str:
     """A random (version 4) UUID in its canonical text, as ``str(uuid.uuid4())`` gives it, at half the cost.
 
     Straight from 16 random bytes' hex: the ``UUID`` object's checks and integer arithmetic were a fifth of the edge
-    middleware's work per request (issue 7's profile of the running service). 122 random bits, like uuid4.
+    middleware's work per request (docs/performance.md#request-ids). 122 random bits, like uuid4.
     """
     digits = os.urandom(16).hex()
     return f"{digits[:8]}-{digits[8:12]}-4{digits[13:16]}-{_VARIANT_DIGIT[digits[16]]}{digits[17:20]}-{digits[20:]}"

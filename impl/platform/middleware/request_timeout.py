@@ -73,9 +73,9 @@ class RequestDeadlines:
     cancelled the request (``took_expired``), answers with :attr:`answer`.
 
     Kept by the edge rather than by a layer of its own: a layer cost a coroutine and a wrapped ``send`` per request,
-    a twentieth of a ``GET /health`` answer (issue 7's ablations). ``answer`` is :meth:`timed_out` as the app
-    factory wraps it in the app's CORS and deprecation layers, so the 504 carries the headers a browser needs to
-    read it, as every other answer does.
+    a twentieth of a ``GET /health`` answer (docs/performance.md#time-budget). ``answer`` is :meth:`timed_out` as
+    the app factory wraps it in the app's CORS and deprecation layers, so the 504 carries the headers a browser
+    needs to read it, as every other answer does.
     """
 
     def __init__(self, *, timeout_seconds: float) -> None:
