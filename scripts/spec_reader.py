@@ -23,6 +23,8 @@ FORM_MEDIA = "application/x-www-form-urlencoded"
 # Bodies the handler reads itself, as a stream (uploads): it receives the unread request, never a parsed value, so
 # a size limit can be enforced while the bytes arrive.
 STREAMED_MEDIA = frozenset({"multipart/form-data", "application/octet-stream"})
+# An operation extension: its JSON request body is read by the handler, not parsed by the framework.
+HANDLER_READS_BODY = "x-handler-reads-body"
 # The path parameter a self-only role must own: the caller's own id.
 OWNER_PARAMETER = "user_id"
 NO_RATE_LIMIT = "none"
@@ -75,7 +77,7 @@ class Operation:
     return_annotation: str  # "None" when the success response has no body, "Response" when it is not JSON
     responses: dict[int, tuple[str, str | None]] = field(default_factory=dict)  # status -> (description, model)
     body_is_form: bool = False
-    body_is_streamed: bool = False  # multipart or octet-stream: the handler reads the request itself
+    body_is_streamed: bool = False  # multipart, octet-stream or x-handler-reads-body: the handler reads the request
     # Access control from `security`, `x-roles` and `x-self-only`; empty roles means a public operation.
     roles: tuple[str, ...] = ()
     self_only: tuple[str, ...] = ()
@@ -262,6 +264,12 @@ class SpecReader:
             media = tuple(sorted(body.get("content", {})))
             body_is_form = media == (FORM_MEDIA,)
             body_is_streamed = bool(media) and set(media) <= STREAMED_MEDIA
+            if raw.get(HANDLER_READS_BODY) is True:
+                # A JSON body too large to parse on the event loop: the handler reads the bytes and parses and
+                # validates them elsewhere (a worker process); the schema still describes what it must accept.
+                if not all(JSON_MEDIA.match(m) for m in media):
+                    raise SpecError(f"{where}: `{HANDLER_READS_BODY}` is for JSON request bodies")
+                body_is_streamed = True
             if not media or not (body_is_form or body_is_streamed or all(JSON_MEDIA.match(m) for m in media)):
                 raise SpecError(
                     f"{where}: request bodies must be JSON, only {FORM_MEDIA}, or only {sorted(STREAMED_MEDIA)}, "

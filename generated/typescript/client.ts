@@ -137,6 +137,9 @@ export const problemStatuses = {
   "/api/v1/demo/cpu": {
     post: [400, 401, 413, 415, 422, 429, 500, 503, 504],
   },
+  "/api/v1/demo/statistics": {
+    post: [400, 401, 413, 415, 422, 429, 500, 503, 504],
+  },
 } as const;
 
 type ProblemTable = typeof problemStatuses;

@@ -252,6 +252,13 @@ def _spec(change: dict[str, Any]) -> dict[str, Any]:
         ),
         (
             {
+                "x-handler-reads-body": True,
+                "requestBody": {"required": True, "content": {"text/plain": {"schema": {"type": "string"}}}},
+            },
+            "`x-handler-reads-body` is for JSON request bodies",
+        ),
+        (
+            {
                 "responses": {
                     "200": {
                         "description": "x",
@@ -276,6 +283,20 @@ def test_the_generator_refuses_what_it_cannot_type(change: dict[str, Any], messa
 
     with pytest.raises(SpecError, match=message):
         generate()
+
+
+def test_a_json_body_the_handler_reads_itself_reaches_it_unparsed_but_still_checked_for_its_media_type() -> None:
+    from scripts.generate_api import render_tag
+
+    body = {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}
+    spec = _spec({"operationId": "countStock", "requestBody": body, "x-handler-reads-body": True})
+    (operation,) = [op for op in SpecReader(spec).operations() if op.operation_id == "countStock"]
+    rendered = render_tag("stock-levels", [operation])
+
+    assert operation.body_is_streamed
+    assert operation.body_annotation is None
+    assert "async def count_stock(self, *, request: Request)" in rendered
+    assert "require_content_type(('application/json',))" in rendered
 
 
 def test_the_project_spec_generates_without_errors() -> None:
