@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from enum import StrEnum
 from typing import Annotated, Literal
 from uuid import UUID
@@ -172,6 +173,39 @@ class SeriesHistogram(ContractModel):
     )
     edges: Annotated[list[float], Field(min_length=2)]
     counts: Annotated[list[Count], Field(min_length=1)]
+
+
+class UserStatsPeriod(StrEnum):
+    day = "day"
+    week = "week"
+
+
+class UserStatsSignups(ContractModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    period_start: date
+    """
+    The period's first day (a week's Monday).
+    """
+    count: Annotated[StrictInt, Field(ge=0)]
+
+
+class UserStatsByRole(ContractModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    admin: Annotated[StrictInt, Field(ge=0)]
+    moderator: Annotated[StrictInt, Field(ge=0)]
+    user: Annotated[StrictInt, Field(ge=0)]
+
+
+class UserStatsByActive(ContractModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    active: Annotated[StrictInt, Field(ge=0)]
+    inactive: Annotated[StrictInt, Field(ge=0)]
 
 
 class Type(StrEnum):
@@ -540,6 +574,25 @@ class SeriesStatistics(ContractModel):
     """
     histogram: SeriesHistogram
     elapsed_ms: Annotated[float, Field(ge=0.0)]
+
+
+class UserStats(ContractModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    start: date
+    end: date
+    period: UserStatsPeriod
+    signups: list[UserStatsSignups]
+    """
+    Every period of the window, oldest first.
+    """
+    total: Annotated[StrictInt, Field(ge=0)]
+    """
+    All users.
+    """
+    by_role: UserStatsByRole
+    by_active: UserStatsByActive
 
 
 class UserEventData(ContractModel):

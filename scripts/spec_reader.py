@@ -84,6 +84,7 @@ class Operation:
     rate_limit: str | None = None  # the `x-rate-limit` policy, None for `none`
     deprecation: DeprecationInfo | None = None  # dates and links of a `deprecated: true` operation
     slo: Slo | None = None  # the `x-slo` (p95 latency, error share) `make load` judges the operation by
+    also_other_media: bool = False  # the success response is JSON or other media types (the handler's Response)
 
     @property
     def streams_response(self) -> bool:
@@ -305,18 +306,20 @@ class SpecReader:
         success_content = success_response.get("content", {})
         if method == "head" and success_content:
             raise SpecError(f"{where}: a HEAD response has no body")
-        return_annotation = "None"
+        return_annotation, also_other_media = "None", False
         if success_content:
             json_media = [m for m in sorted(success_content) if JSON_MEDIA.match(m)]
             if not json_media:
                 # Files, NDJSON, CSV, text/event-stream: the handler streams its own Response.
                 return_annotation = "Response"
-            elif len(json_media) != len(success_content):
-                raise SpecError(f"{where}: the {success} response mixes JSON and other media types")
+            elif len(json_media) != 1 and len(json_media) != len(success_content):
+                raise SpecError(f"{where}: the {success} response mixes several JSON and other media types")
             elif "schema" not in success_content[json_media[0]]:
                 raise SpecError(f"{where}: the {success} response needs a JSON schema")
             else:
                 return_annotation = self.python_type(success_content[json_media[0]]["schema"], f"{where} {success}")
+                # JSON and, say, CSV: the handler returns the model, or its own Response for the other types.
+                also_other_media = len(json_media) != len(success_content)
         roles, self_only = self.access(raw, where)
         rate_limit = self.rate_limit(raw, where)
         try:
@@ -356,6 +359,7 @@ class SpecReader:
             body_media_types=body_media,
             success_status=success,
             return_annotation=return_annotation,
+            also_other_media=also_other_media,
             responses=responses,
             body_is_form=body_is_form,
             body_is_streamed=body_is_streamed,

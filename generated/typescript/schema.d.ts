@@ -371,6 +371,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/users/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * User activity report
+         * @description Sign-ups per day or per ISO week (Monday to Sunday, UTC) over a window of dates, and the counts of all users by role and by active state, each computed by the database in one grouped query. `start` and `end` are UTC dates, both included (default: the 30 days up to today); the window may span at most 366 days. Every period of the window is listed, with 0 when nobody signed up; a week cut by the window counts only its days inside it, and is listed under its Monday. `format=csv` answers the same report as `text/csv` (RFC 4180), one row per count: `group,key,count` where `group` is `signups` (`key` the period's first day), `role` or `active` (`key` `true` or `false`).
+         */
+        get: operations["usersStats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/files": {
         parameters: {
             query?: never;
@@ -652,6 +672,38 @@ export interface components {
         SeriesHistogram: {
             edges: number[];
             counts: number[];
+        };
+        UserStats: {
+            /** Format: date */
+            start: string;
+            /** Format: date */
+            end: string;
+            period: components["schemas"]["UserStatsPeriod"];
+            /** @description Every period of the window, oldest first. */
+            signups: components["schemas"]["UserStatsSignups"][];
+            /** @description All users. */
+            total: number;
+            by_role: components["schemas"]["UserStatsByRole"];
+            by_active: components["schemas"]["UserStatsByActive"];
+        };
+        /** @enum {string} */
+        UserStatsPeriod: "day" | "week";
+        UserStatsSignups: {
+            /**
+             * Format: date
+             * @description The period's first day (a week's Monday).
+             */
+            period_start: string;
+            count: number;
+        };
+        UserStatsByRole: {
+            admin: number;
+            moderator: number;
+            user: number;
+        };
+        UserStatsByActive: {
+            active: number;
+            inactive: number;
         };
         /** @description One event of the service's event bus as SSE `data:` (and as described in `/asyncapi.yaml`). `data` depends on `type`: `UserEventData` (user.created, user.updated), `UserDeletedEventData`, `FileUploadedEventData`. */
         EventEnvelope: {
@@ -2282,6 +2334,47 @@ export interface operations {
                 };
                 content: {
                     "application/x-ndjson": string;
+                    "text/csv": string;
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["ContentTooLarge"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["DependencyUnavailable"];
+            504: components["responses"]["GatewayTimeout"];
+        };
+    };
+    usersStats: {
+        parameters: {
+            query?: {
+                /** @description The window's first day (UTC), included; default 29 days before `end`. */
+                start?: string;
+                /** @description The window's last day (UTC), included; default today. */
+                end?: string;
+                /** @description Count sign-ups per day or per ISO week. */
+                period?: "day" | "week";
+                /** @description The report's format. */
+                format?: "json" | "csv";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report. */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimitState"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicyApplied"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserStats"];
                     "text/csv": string;
                 };
             };
