@@ -3,9 +3,10 @@
 Everything that grows with the series happens here, in the pool, never on the event loop: a million numbers are
 about 20 MB of JSON, which the standard library parses in ~0.2 s and Pydantic validates as a model of the spec in
 seconds (one generated ``RootModel`` per item). So the handler passes the raw bytes, and this module parses them
-with :func:`json.loads` (which, unlike orjson, reads ``NaN`` and ``Infinity``, so that their index can be named),
+(with :func:`json.loads` when orjson refuses them: it reads ``NaN`` and ``Infinity``, so their index can be named),
 checks the values with one flat Pydantic adapter built from the generated model's own constraints (tens of
 milliseconds), the other members with the generated model itself, and computes with NumPy, vectorised.
+orjson parses first (~50 ms for a million numbers); only a body it refuses is parsed again by the standard library.
 
 NumPy's conventions are the spec's: ``std(ddof=1)`` is ``statistics.stdev``, ``std(ddof=0)`` ``statistics.pstdev``,
 and ``percentile(method="linear")`` is ``statistics.quantiles(method="inclusive")``
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 import numpy as np
+import orjson
 from pydantic import Field, TypeAdapter, ValidationError
 
 from generated import models
@@ -64,10 +66,19 @@ def _errors(error: ValidationError, prefix: tuple[str | int, ...] = ()) -> list[
     return found
 
 
+def _load(raw: bytes) -> Any:
+    try:
+        return orjson.loads(raw)  # about four times as fast as the standard library on a million numbers
+    except orjson.JSONDecodeError:
+        # orjson refuses NaN, Infinity and numbers beyond a double, which the standard library reads (as floats), so
+        # that the validation below can name their index; truly malformed JSON fails here too.
+        return json.loads(raw)
+
+
 def parse(raw: bytes) -> tuple[np.ndarray[Any, np.dtype[np.float64]], models.SeriesRequest] | Rejected:
     """The series as an array and the other members as the generated model, or every error (the first ten)."""
     try:
-        document = json.loads(raw)
+        document = _load(raw)
     except (ValueError, RecursionError) as error:  # UnicodeDecodeError is a ValueError
         return Rejected([{"type": "json_invalid", "loc": ("body",), "msg": f"Invalid JSON: {error}"}])
     if not isinstance(document, dict) or "values" not in document:
