@@ -14,10 +14,12 @@ import time
 from anyio import to_thread
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
+from starlette.requests import ClientDisconnect
 
 from generated import models
 from generated.api._support import Principal
 from impl.demo.cpu_pool import CpuPool
+from impl.demo.errors import BodyIncompleteError
 from impl.demo.primes import count_primes
 from impl.demo.series import Rejected, describe_body
 
@@ -52,8 +54,12 @@ class DemoService:
 
     async def demo_statistics(self, *, request: Request, principal: Principal) -> models.SeriesStatistics:
         started = time.perf_counter()
-        # The body is only collected here (the body limit caps it): parsing it is the job's first step, in the pool.
-        outcome = await self._cpu_pool.run(describe_body, await request.body())
+        try:
+            # Only collected here (the body limit caps it): parsing it is the job's first step, in the pool.
+            body = await request.body()
+        except ClientDisconnect:
+            raise BodyIncompleteError from None
+        outcome = await self._cpu_pool.run(describe_body, body)
         if isinstance(outcome, Rejected):
             raise RequestValidationError(outcome.errors)
         return models.SeriesStatistics.model_validate({**outcome, "elapsed_ms": _elapsed_ms(started)})

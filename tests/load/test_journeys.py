@@ -97,17 +97,21 @@ def test_the_exposition_check_wants_the_text_format_with_the_request_counter(loc
     assert exposition_problem("text/plain", b"# nothing here\n") == "no charter_http_requests_total in the exposition"
 
 
-def test_the_demo_caller_signs_up_and_calls_the_three_demo_operations(environment: Any, server: LiveServer) -> None:
+@contextmanager
+def _started(journey: type, environment: Any, url: str) -> Iterator[Any]:
+    """One user of ``journey`` against ``url``, without think time, its ``on_start`` done; closed afterwards."""
     from locust import constant
 
+    target = type("Target", (journey,), {"host": url, "wait_time": constant(0)})
+    with _closing(target(environment)) as user:
+        user.on_start()
+        yield user
+
+
+def test_the_demo_caller_signs_up_and_calls_the_four_demo_operations(environment: Any, server: LiveServer) -> None:
     from load.journeys.demo import DemoCaller
 
-    class Target(DemoCaller):
-        host = server.url
-        wait_time = constant(0)
-
-    with _closing(Target(environment)) as caller:
-        caller.on_start()
+    with _started(DemoCaller, environment, server.url) as caller:
         caller.awaited_io()
         caller.blocking_call()
         caller.cpu_work()
@@ -120,16 +124,9 @@ def test_the_demo_caller_signs_up_and_calls_the_three_demo_operations(environmen
 
 
 def test_the_administrator_reads_the_activity_report_in_json_and_csv(environment: Any, server: LiveServer) -> None:
-    from locust import constant
-
     from load.journeys.admin import Administrator
 
-    class Target(Administrator):
-        host = server.url
-        wait_time = constant(0)
-
-    with _closing(Target(environment)) as admin:
-        admin.on_start()
+    with _started(Administrator, environment, server.url) as admin:
         for _ in range(4):
             admin.activity_report()
 

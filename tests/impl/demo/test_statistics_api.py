@@ -20,7 +20,7 @@ from starlette.requests import Request
 
 from generated.api._support import Principal
 from impl.demo.cpu_pool import CpuPool
-from impl.demo.errors import WorkerPoolBusyError
+from impl.demo.errors import BodyIncompleteError, WorkerPoolBusyError
 from impl.demo.service import STATISTICS_MAX_BODY_BYTES, DemoService
 from tests.impl.demo.conftest import served
 from tests.impl.demo.jobs import run_until_released
@@ -185,11 +185,33 @@ def test_the_operation_needs_a_token(server: tuple[LiveServer, dict[str, str]]) 
     assert response.status_code == 401
 
 
-def request_with_body(body: bytes) -> Request:
+def request_with_body(body: bytes, *, then_disconnect: bool = False) -> Request:
+    messages: list[dict[str, Any]] = [
+        {"type": "http.request", "body": body, "more_body": then_disconnect},
+        {"type": "http.disconnect"},
+    ]
+
     async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": body, "more_body": False}
+        return messages.pop(0)
 
     return Request({"type": "http", "method": "POST", "path": PATH, "headers": []}, receive)
+
+
+PRINCIPAL = Principal(subject=uuid.uuid4(), role="user", token_id="t", family_id="f", expires_at=0)
+
+
+def test_a_client_that_leaves_mid_body_gets_a_400_and_starts_no_job() -> None:
+    async def scenario() -> None:
+        pool = CpuPool(workers=1)
+        try:
+            request = request_with_body(b'{"values": [1, ', then_disconnect=True)
+            with pytest.raises(BodyIncompleteError):
+                await DemoService(cpu_pool=pool).demo_statistics(request=request, principal=PRINCIPAL)
+            assert not pool.started
+        finally:
+            await pool.close()
+
+    asyncio.run(scenario())
 
 
 def test_a_full_pool_refuses_the_job_with_503_before_any_work_and_serves_it_once_a_slot_frees(
@@ -198,7 +220,7 @@ def test_a_full_pool_refuses_the_job_with_503_before_any_work_and_serves_it_once
     async def scenario() -> None:
         pool = CpuPool(workers=1, max_waiting=0)
         service = DemoService(cpu_pool=pool)
-        principal = Principal(subject=uuid.uuid4(), role="user", token_id="t", family_id="f", expires_at=0)
+        principal = PRINCIPAL
         try:
             holding = asyncio.ensure_future(pool.run(run_until_released, str(tmp_path)))
             while not (tmp_path / "started").exists():  # noqa: ASYNC110 - a file from another process
