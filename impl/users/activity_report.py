@@ -47,7 +47,7 @@ class Window:
 
     @classmethod
     def of(cls, start: date | None, end: date | None, *, today: date) -> Window:
-        end = end if end is not None else (today if start is None else start + timedelta(days=DEFAULT_DAYS - 1))
+        end = end if end is not None else today
         start = start if start is not None else end - timedelta(days=DEFAULT_DAYS - 1)
         if start > end:
             raise InvalidRequestError(

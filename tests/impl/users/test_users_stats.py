@@ -203,6 +203,15 @@ def test_a_bad_window_or_option_is_a_422_naming_the_parameter(
     assert [e["parameter"] for e in response.json()["errors"]] == [where]
 
 
+def test_an_open_window_ends_today_or_starts_29_days_before_its_end(seeded: tuple[TestClient, str]) -> None:
+    client, _ = seeded
+    today = datetime.now(UTC).date()
+    since = report(client, start=(today - timedelta(days=3)).isoformat())
+    assert (since["start"], since["end"]) == ((today - timedelta(days=3)).isoformat(), today.isoformat())
+    until = report(client, end="2026-03-09")
+    assert (until["start"], until["end"]) == ("2026-02-08", "2026-03-09")
+
+
 def test_a_window_of_exactly_366_days_is_accepted(seeded: tuple[TestClient, str]) -> None:
     client, _ = seeded
     body = report(client, start="2025-03-09", end="2026-03-09")
