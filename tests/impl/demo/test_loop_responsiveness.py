@@ -29,7 +29,7 @@ from tests.impl.demo.conftest import served
 P95_BOUND_MS = 150.0
 BLOCK_MS = 500
 STATISTICS = "/api/v1/demo/statistics"
-STALL_BOUND_MS = 750.0
+STALL_BOUND_MS = 1000.0
 
 
 @dataclass(frozen=True)
@@ -121,5 +121,6 @@ def test_livez_stays_fast_while_eight_million_value_series_are_parsed_and_descri
     assert latencies.p95 < P95_BOUND_MS, f"the loop stalled while the series were described: {latencies}"
     # The p95 of back-to-back samples hardly sees a few long stalls (one sample each): parsing the same bodies on
     # the loop (json.loads, ~0.2 s each) kept the p95 at 6 ms but one sample waited 1.8 s for all eight. Hence a
-    # bound on the worst sample too, above the 0.1-0.4 s a burst of arrivals costs on a busy machine (measured).
+    # bound on the worst sample too, above the 0.13-0.47 s measured in five runs with the pool (load average 10 on
+    # two cores: a busy machine delays a sample that much whatever the loop does).
     assert max(latencies.samples) < STALL_BOUND_MS, f"a long stall while the series were described: {latencies}"
