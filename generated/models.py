@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date
 from enum import StrEnum
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, ConfigDict, Field, SecretStr, StrictBool, StrictInt, StrictStr
+from pydantic import AwareDatetime, ConfigDict, Field, RootModel, SecretStr, StrictBool, StrictInt, StrictStr
 
 from generated._model_base import ContractModel
 
@@ -121,6 +122,90 @@ class CpuResult(ContractModel):
     n: StrictInt
     primes: Annotated[StrictInt, Field(ge=0)]
     elapsed_ms: Annotated[float, Field(ge=0.0)]
+
+
+class Value(RootModel[float]):
+    root: Annotated[float, Field(ge=-1e150, le=1e150)]
+
+
+class Percentile(RootModel[float]):
+    root: Annotated[float, Field(ge=0.0, le=100.0)]
+
+
+class SeriesRequest(ContractModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        populate_by_name=True,
+    )
+    values: Annotated[list[Value], Field(max_length=1000000, min_length=1)]
+    """
+    The series, in any order.
+    """
+    percentiles: Annotated[list[Percentile] | None, Field(max_length=20)] = None
+    """
+    The percentiles to compute, each from 0 to 100; the quartiles (25, 50, 75) when omitted.
+    """
+    bins: Annotated[StrictInt, Field(ge=1, le=1000)] = 10
+    """
+    The histogram's number of equal-width bins.
+    """
+
+
+class SeriesPercentile(ContractModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    percentile: Annotated[float, Field(ge=0.0, le=100.0)]
+    value: float
+
+
+class Count(RootModel[StrictInt]):
+    root: Annotated[StrictInt, Field(ge=0)]
+
+
+class SeriesHistogram(ContractModel):
+    """
+    `counts[i]` values fall from `edges[i]` to `edges[i + 1]`; there is one more edge than counts.
+    """
+
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    edges: Annotated[list[float], Field(min_length=2)]
+    counts: Annotated[list[Count], Field(min_length=1)]
+
+
+class UserStatsPeriod(StrEnum):
+    day = "day"
+    week = "week"
+
+
+class UserStatsSignups(ContractModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    period_start: date
+    """
+    The period's first day (a week's Monday).
+    """
+    count: Annotated[StrictInt, Field(ge=0)]
+
+
+class UserStatsByRole(ContractModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    admin: Annotated[StrictInt, Field(ge=0)]
+    moderator: Annotated[StrictInt, Field(ge=0)]
+    user: Annotated[StrictInt, Field(ge=0)]
+
+
+class UserStatsByActive(ContractModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    active: Annotated[StrictInt, Field(ge=0)]
+    inactive: Annotated[StrictInt, Field(ge=0)]
 
 
 class Type(StrEnum):
@@ -465,6 +550,49 @@ class UserPage(ContractModel):
     """
     The URL of the next page, or null on the last page.
     """
+
+
+class SeriesStatistics(ContractModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    count: Annotated[StrictInt, Field(ge=1)]
+    mean: float
+    stdev: Annotated[float | None, Field(ge=0.0)]
+    """
+    Sample standard deviation (divisor n - 1); null when the series has one value.
+    """
+    pstdev: Annotated[float, Field(ge=0.0)]
+    """
+    Population standard deviation (divisor n).
+    """
+    min: float
+    max: float
+    percentiles: list[SeriesPercentile]
+    """
+    The requested percentiles, in the order asked.
+    """
+    histogram: SeriesHistogram
+    elapsed_ms: Annotated[float, Field(ge=0.0)]
+
+
+class UserStats(ContractModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    start: date
+    end: date
+    period: UserStatsPeriod
+    signups: list[UserStatsSignups]
+    """
+    Every period of the window, oldest first.
+    """
+    total: Annotated[StrictInt, Field(ge=0)]
+    """
+    All users.
+    """
+    by_role: UserStatsByRole
+    by_active: UserStatsByActive
 
 
 class UserEventData(ContractModel):

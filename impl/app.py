@@ -36,7 +36,7 @@ from impl.chat.connections import ChatConnections
 from impl.chat.options import ChatOptions
 from impl.chat.router import build_chat_router
 from impl.demo.cpu_pool import CpuPool
-from impl.demo.service import DemoService
+from impl.demo.service import STATISTICS_MAX_BODY_BYTES, STATISTICS_PATH, DemoService
 from impl.files.publishing import FileEvents
 from impl.files.service import COLLECTION as FILES_COLLECTION
 from impl.files.service import FilesService
@@ -360,7 +360,7 @@ def create_app(settings: Settings, *, tune_collector: bool = False) -> FastAPI:
     app.add_middleware(
         BodyLimitMiddleware,
         max_body_bytes=settings.max_body_bytes,
-        limits_by_path={FILES_COLLECTION: files.max_request_bytes},
+        limits_by_path={FILES_COLLECTION: files.max_request_bytes, STATISTICS_PATH: STATISTICS_MAX_BODY_BYTES},
     )
     # The edge keeps the time budget; its 504 goes out through the same deprecation and CORS layers as every other
     # answer (a browser needs the CORS headers to read it).

@@ -161,6 +161,8 @@ def render_tag(tag: str, operations: list[Operation], package: str = "generated"
         params = ", ".join(["self", "*", *_handler_parameters(op)]) if _handler_parameters(op) else "self"
         ret = op.return_annotation
         returns = {"None": "Reply[None] | None", "Response": "Response"}.get(ret, f"{ret} | Reply[{ret}]")
+        if op.also_other_media:
+            returns += " | Response"
         lines += [
             f"    async def {op.python_name}({params}) -> {returns}:",
             f"        {_docstring(op)}",

@@ -23,6 +23,8 @@ FORM_MEDIA = "application/x-www-form-urlencoded"
 # Bodies the handler reads itself, as a stream (uploads): it receives the unread request, never a parsed value, so
 # a size limit can be enforced while the bytes arrive.
 STREAMED_MEDIA = frozenset({"multipart/form-data", "application/octet-stream"})
+# An operation extension: its JSON request body is read by the handler, not parsed by the framework.
+HANDLER_READS_BODY = "x-handler-reads-body"
 # The path parameter a self-only role must own: the caller's own id.
 OWNER_PARAMETER = "user_id"
 NO_RATE_LIMIT = "none"
@@ -75,13 +77,14 @@ class Operation:
     return_annotation: str  # "None" when the success response has no body, "Response" when it is not JSON
     responses: dict[int, tuple[str, str | None]] = field(default_factory=dict)  # status -> (description, model)
     body_is_form: bool = False
-    body_is_streamed: bool = False  # multipart or octet-stream: the handler reads the request itself
+    body_is_streamed: bool = False  # multipart, octet-stream or x-handler-reads-body: the handler reads the request
     # Access control from `security`, `x-roles` and `x-self-only`; empty roles means a public operation.
     roles: tuple[str, ...] = ()
     self_only: tuple[str, ...] = ()
     rate_limit: str | None = None  # the `x-rate-limit` policy, None for `none`
     deprecation: DeprecationInfo | None = None  # dates and links of a `deprecated: true` operation
     slo: Slo | None = None  # the `x-slo` (p95 latency, error share) `make load` judges the operation by
+    also_other_media: bool = False  # the success response is JSON or other media types (the handler's Response)
 
     @property
     def streams_response(self) -> bool:
@@ -262,6 +265,12 @@ class SpecReader:
             media = tuple(sorted(body.get("content", {})))
             body_is_form = media == (FORM_MEDIA,)
             body_is_streamed = bool(media) and set(media) <= STREAMED_MEDIA
+            if raw.get(HANDLER_READS_BODY) is True:
+                # A JSON body too large to parse on the event loop: the handler reads the bytes and parses and
+                # validates them elsewhere (a worker process); the schema still describes what it must accept.
+                if not all(JSON_MEDIA.match(m) for m in media):
+                    raise SpecError(f"{where}: `{HANDLER_READS_BODY}` is for JSON request bodies")
+                body_is_streamed = True
             if not media or not (body_is_form or body_is_streamed or all(JSON_MEDIA.match(m) for m in media)):
                 raise SpecError(
                     f"{where}: request bodies must be JSON, only {FORM_MEDIA}, or only {sorted(STREAMED_MEDIA)}, "
@@ -297,18 +306,20 @@ class SpecReader:
         success_content = success_response.get("content", {})
         if method == "head" and success_content:
             raise SpecError(f"{where}: a HEAD response has no body")
-        return_annotation = "None"
+        return_annotation, also_other_media = "None", False
         if success_content:
             json_media = [m for m in sorted(success_content) if JSON_MEDIA.match(m)]
             if not json_media:
                 # Files, NDJSON, CSV, text/event-stream: the handler streams its own Response.
                 return_annotation = "Response"
-            elif len(json_media) != len(success_content):
-                raise SpecError(f"{where}: the {success} response mixes JSON and other media types")
+            elif len(json_media) != 1 and len(json_media) != len(success_content):
+                raise SpecError(f"{where}: the {success} response mixes several JSON and other media types")
             elif "schema" not in success_content[json_media[0]]:
                 raise SpecError(f"{where}: the {success} response needs a JSON schema")
             else:
                 return_annotation = self.python_type(success_content[json_media[0]]["schema"], f"{where} {success}")
+                # JSON and, say, CSV: the handler returns the model, or its own Response for the other types.
+                also_other_media = len(json_media) != len(success_content)
         roles, self_only = self.access(raw, where)
         rate_limit = self.rate_limit(raw, where)
         try:
@@ -348,6 +359,7 @@ class SpecReader:
             body_media_types=body_media,
             success_status=success,
             return_annotation=return_annotation,
+            also_other_media=also_other_media,
             responses=responses,
             body_is_form=body_is_form,
             body_is_streamed=body_is_streamed,

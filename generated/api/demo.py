@@ -4,7 +4,7 @@
 
 from typing import Annotated, Protocol
 
-from fastapi import APIRouter, Body, Depends, Query, Response
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
 
 from generated import models
 from generated.api._support import (
@@ -33,6 +33,12 @@ class DemoApi(Protocol):
         self, *, body: models.CpuWork, principal: Principal
     ) -> models.CpuResult | Reply[models.CpuResult]:
         """Run CPU-bound work (process pool). (POST /api/v1/demo/cpu)"""
+        ...
+
+    async def demo_statistics(
+        self, *, request: Request, principal: Principal
+    ) -> models.SeriesStatistics | Reply[models.SeriesStatistics]:
+        """Describe a numeric series (process pool, NumPy). (POST /api/v1/demo/statistics)"""
         ...
 
 
@@ -207,5 +213,61 @@ def build_demo_router(impl: DemoApi, guard: Guard) -> APIRouter:
     ) -> models.CpuResult | Response:
         """Run CPU-bound work (process pool). (POST /api/v1/demo/cpu)"""
         return unwrap(await demo_cpu(body=body, principal=principal), response)
+
+    demo_statistics = impl.demo_statistics
+    demo_statistics_guard = guard.authorize(
+        operation_id="demoStatistics",
+        roles=frozenset(["admin", "moderator", "user"]),
+        self_only=frozenset([]),
+        rate_limit="general",
+    )
+
+    @router.api_route(
+        "/api/v1/demo/statistics",
+        operation_id="demoStatistics",
+        status_code=200,
+        responses={
+            400: {"description": "The request body is not valid JSON.", "model": models.Problem},
+            401: {
+                "description": "No valid access token: none was sent, or it is malformed, expired, revoked, signed with an unknown key or algorithm, or is a refresh token.",
+                "model": models.Problem,
+            },
+            413: {"description": "The request body is larger than the service accepts.", "model": models.Problem},
+            415: {
+                "description": "The request body's media type is not one this operation accepts.",
+                "model": models.Problem,
+            },
+            422: {
+                "description": "The request is invalid; every error is listed with where it is.",
+                "model": models.Problem,
+            },
+            429: {
+                "description": "Over the operation's rate limit; retry after the given delay.",
+                "model": models.Problem,
+            },
+            500: {
+                "description": "An unexpected error. The body never contains internals; quote the request ID when reporting it.",
+                "model": models.Problem,
+            },
+            503: {
+                "description": "The worker pool's queue is full (retry after `Retry-After`), or a dependency the service needs (the token blacklist) is unreachable.",
+                "model": models.Problem,
+            },
+            504: {
+                "description": "The request took longer than the service's per-request budget (`REQUEST_TIMEOUT_SECONDS`), or one of its database statements longer than `DB_STATEMENT_TIMEOUT_SECONDS`, and was abandoned before an answer began; nothing it was writing was committed. Retry later, perhaps with a smaller request.",
+                "model": models.Problem,
+            },
+        },
+        summary="Describe a numeric series (process pool, NumPy)",
+        dependencies=[Depends(demo_statistics_guard), Depends(require_content_type(("application/json",)))],
+        response_model=models.SeriesStatistics,
+        response_model_exclude_unset=True,
+        methods=["POST"],
+    )
+    async def demo_statistics_route(
+        request: Request, principal: Annotated[Principal, Depends(demo_statistics_guard)], response: Response
+    ) -> models.SeriesStatistics | Response:
+        """Describe a numeric series (process pool, NumPy). (POST /api/v1/demo/statistics)"""
+        return unwrap(await demo_statistics(request=request, principal=principal), response)
 
     return router

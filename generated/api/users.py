@@ -13,6 +13,7 @@ from generated.api._support import (
     HeaderParameters,
     Principal,
     Reply,
+    RFC3339Date,
     RFC3339DateTime,
     empty_response,
     require_content_type,
@@ -47,6 +48,18 @@ class UsersApi(Protocol):
 
     async def export_users(self, *, format: Literal["ndjson", "csv"], principal: Principal) -> Response:
         """Export all users. (GET /api/v1/users/export)"""
+        ...
+
+    async def users_stats(
+        self,
+        *,
+        start: RFC3339Date | None,
+        end: RFC3339Date | None,
+        period: Literal["day", "week"],
+        format: Literal["json", "csv"],
+        principal: Principal,
+    ) -> models.UserStats | Reply[models.UserStats] | Response:
+        """User activity report. (GET /api/v1/users/stats)"""
         ...
 
     async def get_user(
@@ -300,6 +313,70 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
     ) -> Response:
         """Export all users. (GET /api/v1/users/export)"""
         return await export_users(format=format, principal=principal)
+
+    users_stats = impl.users_stats
+    users_stats_guard = guard.authorize(
+        operation_id="usersStats",
+        roles=frozenset(["admin", "moderator"]),
+        self_only=frozenset([]),
+        rate_limit="general",
+    )
+
+    @router.api_route(
+        "/api/v1/users/stats",
+        operation_id="usersStats",
+        status_code=200,
+        responses={
+            401: {
+                "description": "No valid access token: none was sent, or it is malformed, expired, revoked, signed with an unknown key or algorithm, or is a refresh token.",
+                "model": models.Problem,
+            },
+            403: {"description": "Your role may not do this.", "model": models.Problem},
+            413: {"description": "The request body is larger than the service accepts.", "model": models.Problem},
+            422: {
+                "description": "The request is invalid; every error is listed with where it is.",
+                "model": models.Problem,
+            },
+            429: {
+                "description": "Over the operation's rate limit; retry after the given delay.",
+                "model": models.Problem,
+            },
+            500: {
+                "description": "An unexpected error. The body never contains internals; quote the request ID when reporting it.",
+                "model": models.Problem,
+            },
+            503: {
+                "description": "A dependency (the database, the cache, the token blacklist or the rate-limit store) is unreachable; retry after the given delay.",
+                "model": models.Problem,
+            },
+            504: {
+                "description": "The request took longer than the service's per-request budget (`REQUEST_TIMEOUT_SECONDS`), or one of its database statements longer than `DB_STATEMENT_TIMEOUT_SECONDS`, and was abandoned before an answer began; nothing it was writing was committed. Retry later, perhaps with a smaller request.",
+                "model": models.Problem,
+            },
+        },
+        summary="User activity report",
+        dependencies=[Depends(users_stats_guard)],
+        response_model=models.UserStats,
+        response_model_exclude_unset=True,
+        methods=["GET"],
+    )
+    async def users_stats_route(
+        principal: Annotated[Principal, Depends(users_stats_guard)],
+        response: Response,
+        start: Annotated[
+            RFC3339Date | None,
+            Query(description="The window's first day (UTC), included; default 29 days before `end`."),
+        ] = None,
+        end: Annotated[
+            RFC3339Date | None, Query(description="The window's last day (UTC), included; default today.")
+        ] = None,
+        period: Annotated[Literal["day", "week"], Query(description="Count sign-ups per day or per ISO week.")] = "day",
+        format: Annotated[Literal["json", "csv"], Query(description="The report's format.")] = "json",
+    ) -> models.UserStats | Response:
+        """User activity report. (GET /api/v1/users/stats)"""
+        return unwrap(
+            await users_stats(start=start, end=end, period=period, format=format, principal=principal), response
+        )
 
     get_user = impl.get_user
     get_user_guard = guard.authorize(

@@ -166,6 +166,9 @@ export const problemStatuses = {
   "/api/v1/users/export": {
     get: [401, 403, 413, 422, 429, 500, 503, 504],
   },
+  "/api/v1/users/stats": {
+    get: [401, 403, 413, 422, 429, 500, 503, 504],
+  },
   "/api/v1/files": {
     get: [401, 413, 422, 429, 500, 503, 504],
     post: [400, 401, 413, 415, 422, 429, 500, 503, 504],
@@ -187,6 +190,9 @@ export const problemStatuses = {
     get: [401, 413, 422, 429, 500, 503, 504],
   },
   "/api/v1/demo/cpu": {
+    post: [400, 401, 413, 415, 422, 429, 500, 503, 504],
+  },
+  "/api/v1/demo/statistics": {
     post: [400, 401, 413, 415, 422, 429, 500, 503, 504],
   },
 } as const;

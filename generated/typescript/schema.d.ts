@@ -371,6 +371,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/users/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * User activity report
+         * @description Sign-ups per day or per ISO week (Monday to Sunday, UTC) over a window of dates, and the counts of all users by role and by active state, each computed by the database in one grouped query. `start` and `end` are UTC dates, both included (default: the 30 days up to today); the window may span at most 366 days. Every period of the window is listed, with 0 when nobody signed up; a week cut by the window counts only its days inside it, and is listed under its Monday. `format=csv` answers the same report as `text/csv` (RFC 4180), one row per count: `group,key,count` where `group` is `signups` (`key` the period's first day), `role` or `active` (`key` `true` or `false`).
+         */
+        get: operations["usersStats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/files": {
         parameters: {
             query?: never;
@@ -545,6 +565,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/demo/statistics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Describe a numeric series (process pool, NumPy)
+         * @description Descriptive statistics of up to 1,000,000 numbers, computed with NumPy in the CPU worker pool, so the event loop stays free: `count`, `mean`, the sample standard deviation `stdev` (divisor n - 1, as Python's `statistics.stdev`; null for a single value) and the population one `pstdev` (divisor n, as `statistics.pstdev`), `min`, `max`, the requested `percentiles` by linear interpolation between the closest ranks (NumPy's default `linear` method, the same as `statistics.quantiles(method="inclusive")`), and a histogram of `bins` equal-width bins from `min` to `max` (NumPy's `histogram`: each bin holds values from its lower edge up to, not including, its upper edge, except the last, which includes `max`; a series of one distinct value spans `value - 0.5` to `value + 0.5`). The body is parsed and validated in the worker too: a body over 32 MiB (33554432 bytes) is refused with 413 before it is read; a value that is not a finite number of magnitude at most 1e150 (so that its square stays finite) is a 422 whose first error points at the first bad index (`#/values/<index>`; at most the first 10 errors are listed). When the pool's queue is full the answer is 503 with `Retry-After`.
+         */
+        post: operations["demoStatistics"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -598,6 +638,72 @@ export interface components {
             n: number;
             primes: number;
             elapsed_ms: number;
+        };
+        SeriesRequest: {
+            /** @description The series, in any order. */
+            values: number[];
+            /** @description The percentiles to compute, each from 0 to 100; the quartiles (25, 50, 75) when omitted. */
+            percentiles?: number[];
+            /**
+             * @description The histogram's number of equal-width bins.
+             * @default 10
+             */
+            bins?: number;
+        };
+        SeriesStatistics: {
+            count: number;
+            mean: number;
+            /** @description Sample standard deviation (divisor n - 1); null when the series has one value. */
+            stdev: number | null;
+            /** @description Population standard deviation (divisor n). */
+            pstdev: number;
+            min: number;
+            max: number;
+            /** @description The requested percentiles, in the order asked. */
+            percentiles: components["schemas"]["SeriesPercentile"][];
+            histogram: components["schemas"]["SeriesHistogram"];
+            elapsed_ms: number;
+        };
+        SeriesPercentile: {
+            percentile: number;
+            value: number;
+        };
+        /** @description `counts[i]` values fall from `edges[i]` to `edges[i + 1]`; there is one more edge than counts. */
+        SeriesHistogram: {
+            edges: number[];
+            counts: number[];
+        };
+        UserStats: {
+            /** Format: date */
+            start: string;
+            /** Format: date */
+            end: string;
+            period: components["schemas"]["UserStatsPeriod"];
+            /** @description Every period of the window, oldest first. */
+            signups: components["schemas"]["UserStatsSignups"][];
+            /** @description All users. */
+            total: number;
+            by_role: components["schemas"]["UserStatsByRole"];
+            by_active: components["schemas"]["UserStatsByActive"];
+        };
+        /** @enum {string} */
+        UserStatsPeriod: "day" | "week";
+        UserStatsSignups: {
+            /**
+             * Format: date
+             * @description The period's first day (a week's Monday).
+             */
+            period_start: string;
+            count: number;
+        };
+        UserStatsByRole: {
+            admin: number;
+            moderator: number;
+            user: number;
+        };
+        UserStatsByActive: {
+            active: number;
+            inactive: number;
         };
         /** @description One event of the service's event bus as SSE `data:` (and as described in `/asyncapi.yaml`). `data` depends on `type`: `UserEventData` (user.created, user.updated), `UserDeletedEventData`, `FileUploadedEventData`. */
         EventEnvelope: {
@@ -2241,6 +2347,47 @@ export interface operations {
             504: components["responses"]["GatewayTimeout"];
         };
     };
+    usersStats: {
+        parameters: {
+            query?: {
+                /** @description The window's first day (UTC), included; default 29 days before `end`. */
+                start?: string;
+                /** @description The window's last day (UTC), included; default today. */
+                end?: string;
+                /** @description Count sign-ups per day or per ISO week. */
+                period?: "day" | "week";
+                /** @description The report's format. */
+                format?: "json" | "csv";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report. */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimitState"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicyApplied"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserStats"];
+                    "text/csv": string;
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["ContentTooLarge"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["DependencyUnavailable"];
+            504: components["responses"]["GatewayTimeout"];
+        };
+    };
     listFiles: {
         parameters: {
             query?: {
@@ -2591,6 +2738,42 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CpuResult"];
+                };
+            };
+            400: components["responses"]["MalformedBody"];
+            401: components["responses"]["Unauthorized"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["PoolSaturated"];
+            504: components["responses"]["GatewayTimeout"];
+        };
+    };
+    demoStatistics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SeriesRequest"];
+            };
+        };
+        responses: {
+            /** @description The series' statistics and how long they took. */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimitState"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicyApplied"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SeriesStatistics"];
                 };
             };
             400: components["responses"]["MalformedBody"];

@@ -27,3 +27,12 @@ class WorkerPoolUnavailableError(ProblemError):
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
+class BodyIncompleteError(ProblemError):
+    """The client went away before its body ended: nobody reads this answer, but it keeps the error log clean."""
+
+    status = 400
+
+    def __init__(self) -> None:
+        super().__init__("The client disconnected before the request body ended.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Literal, Protocol, TypeVar
 from urllib.parse import urlencode
 
@@ -21,6 +21,7 @@ from impl.platform.db.engine import Sessions
 from impl.platform.events import EventBus
 from impl.platform.idempotency import IdempotencyStore, fingerprint
 from impl.platform.problems import refuse_explicit_nulls, require_members
+from impl.users.activity_report import ActivityReport, as_csv
 from impl.users.errors import (
     LastAdminError,
     PreconditionFailedError,
@@ -87,6 +88,7 @@ class UsersService:
         self._sessions = sessions
         self._events = UserEvents(bus=events)
         self._export = UsersExport(sessions=sessions)
+        self._activity = ActivityReport(sessions=sessions)
         self._passwords = passwords
         self._idempotency = idempotency
         # Reads of one user (GET, HEAD, conditional revalidation) are the hot path: served from the cache,
@@ -168,6 +170,18 @@ class UsersService:
 
     async def export_users(self, *, format: Literal["ndjson", "csv"], principal: Principal) -> Response:
         return self._export.response(format)
+
+    async def users_stats(
+        self,
+        *,
+        start: date | None,
+        end: date | None,
+        period: Literal["day", "week"],
+        format: Literal["json", "csv"],
+        principal: Principal,
+    ) -> models.UserStats | Response:
+        stats = await self._activity.report(start=start, end=end, period=period)
+        return as_csv(stats) if format == "csv" else stats
 
     # --- writes --------------------------------------------------------------------------------------------
     async def create_user(

@@ -117,6 +117,18 @@ class Administrator(Member):
             call(self.client, "GET", "/api/v1/users/export?format=ndjson", name="exportUsers", headers=self.auth)
 
     @task(1)
+    def activity_report(self) -> None:
+        if self.signed_in():
+            form = random.choice(("json", "csv"))  # noqa: S311  # nosec B311
+            call(
+                self.client,
+                "GET",
+                f"/api/v1/users/stats?period=week&format={form}",
+                name="usersStats",
+                headers=self.auth,
+            )
+
+    @task(1)
     def detailed_health(self) -> None:
         if self.signed_in():
             call(self.client, "GET", "/health/detailed", name="getHealthDetailed", headers=self.auth)

@@ -4,12 +4,16 @@ Signs up once (as the reader does), then calls `demoAsync` and `demoBlocking` wi
 spec allows up to 2000) and `demoCpu` with small `n` (up to 100 000; the spec allows a million), so the journey
 measures the service's dispatch to the loop, the threads and the processes, not long sleeps or long sieves. An
 answer counts as failed unless it reports the work asked for: the mode and delay, or the right count of primes.
-The first `demoCpu` of a service starts its worker processes, which that request's time includes.
+The first `demoCpu` of a service starts its worker processes, which that request's time includes. `demoStatistics`
+describes a series of 1,000 to 10,000 random values (the spec allows a million) and must report their count and
+mean.
 """
 
 from __future__ import annotations
 
+import math
 import random
+import statistics
 from collections.abc import Callable
 
 from locust import task
@@ -41,6 +45,21 @@ def cpu_problem(body: object, *, n: int) -> str | None:
         return "not a CpuResult"
     if body.get("n") != n or body.get("primes") != PRIMES_UP_TO[n]:
         return f"n/primes {body.get('n')!r}/{body.get('primes')!r}, expected {n}/{PRIMES_UP_TO[n]}"
+    return None
+
+
+SERIES_SIZES = (1_000, 10_000)
+
+
+def series_problem(body: object, *, values: list[float]) -> str | None:
+    """Why a demoStatistics answer does not describe ``values``, or None when it does."""
+    if not isinstance(body, dict):
+        return "not SeriesStatistics"
+    mean = body.get("mean")
+    if body.get("count") != len(values) or not isinstance(mean, int | float):
+        return f"count/mean {body.get('count')!r}/{mean!r} for {len(values)} values"
+    if not math.isclose(mean, statistics.fmean(values), rel_tol=1e-9, abs_tol=1e-9):
+        return f"mean {mean!r}, expected {statistics.fmean(values)!r}"
     return None
 
 
@@ -82,6 +101,22 @@ class DemoCaller(Member):
             json={"n": n},
             headers=self.auth,
             check=_checking(lambda body: cpu_problem(body, n=n)),
+        )
+
+    @task
+    def describe_series(self) -> None:
+        if not self.signed_in():
+            return
+        size = random.choice(SERIES_SIZES)  # noqa: S311  # nosec B311
+        values = [random.gauss(100.0, 15.0) for _ in range(size)]  # nosec B311
+        call(
+            self.client,
+            "POST",
+            "/api/v1/demo/statistics",
+            name="demoStatistics",
+            json={"values": values, "percentiles": [5, 50, 95], "bins": 20},
+            headers=self.auth,
+            check=_checking(lambda body: series_problem(body, values=values)),
         )
 
     def wait_on(self, mode: str, operation: str) -> None:

@@ -52,8 +52,9 @@ RFC3339DateTime = Annotated[datetime, BeforeValidator(_rfc3339_date_time)]
 RFC3339Date = Annotated[date, BeforeValidator(_rfc3339_date)]
 
 
-def unwrap(result: T | Reply[T], response: Response) -> T | Response:
-    """Move a Reply's headers and status onto FastAPI's response and hand back the body to serialise."""
+def unwrap(result: T | Reply[T] | Response, response: Response) -> T | Response:
+    """Move a Reply's headers and status onto FastAPI's response and hand back the body to serialise (or the
+    handler's own Response, for a success that may be JSON or another media type, as it is)."""
     if isinstance(result, Reply):
         if result.status_code in BODILESS_STATUSES:
             return Response(status_code=result.status_code, headers=dict(result.headers))

@@ -97,24 +97,40 @@ def test_the_exposition_check_wants_the_text_format_with_the_request_counter(loc
     assert exposition_problem("text/plain", b"# nothing here\n") == "no charter_http_requests_total in the exposition"
 
 
-def test_the_demo_caller_signs_up_and_calls_the_three_demo_operations(environment: Any, server: LiveServer) -> None:
+@contextmanager
+def _started(journey: type, environment: Any, url: str) -> Iterator[Any]:
+    """One user of ``journey`` against ``url``, without think time, its ``on_start`` done; closed afterwards."""
     from locust import constant
 
+    target = type("Target", (journey,), {"host": url, "wait_time": constant(0)})
+    with _closing(target(environment)) as user:
+        user.on_start()
+        yield user
+
+
+def test_the_demo_caller_signs_up_and_calls_the_four_demo_operations(environment: Any, server: LiveServer) -> None:
     from load.journeys.demo import DemoCaller
 
-    class Target(DemoCaller):
-        host = server.url
-        wait_time = constant(0)
-
-    with _closing(Target(environment)) as caller:
-        caller.on_start()
+    with _started(DemoCaller, environment, server.url) as caller:
         caller.awaited_io()
         caller.blocking_call()
         caller.cpu_work()
+        caller.describe_series()
 
     assert _stats(environment, "GET", "demoAsync") == (1, 0), _failures(environment)
     assert _stats(environment, "GET", "demoBlocking") == (1, 0), _failures(environment)
     assert _stats(environment, "POST", "demoCpu") == (1, 0), _failures(environment)
+    assert _stats(environment, "POST", "demoStatistics") == (1, 0), _failures(environment)
+
+
+def test_the_administrator_reads_the_activity_report_in_json_and_csv(environment: Any, server: LiveServer) -> None:
+    from load.journeys.admin import Administrator
+
+    with _started(Administrator, environment, server.url) as admin:
+        for _ in range(4):
+            admin.activity_report()
+
+    assert _stats(environment, "GET", "usersStats") == (4, 0), _failures(environment)
 
 
 def test_demo_answers_are_judged_on_the_work_they_report(locust_environment: Any) -> None:
@@ -132,6 +148,16 @@ def test_demo_answers_are_judged_on_the_work_they_report(locust_environment: Any
         "n/primes 10000/1228, expected 10000/1229"
     )
     assert cpu_problem([], n=10_000) == "not a CpuResult"
+
+
+def test_a_series_answer_is_judged_on_its_count_and_mean(locust_environment: Any) -> None:
+    from load.journeys.demo import series_problem
+
+    values = [1.0, 2.0, 6.0]
+    assert series_problem({"count": 3, "mean": 3.0}, values=values) is None
+    assert series_problem({"count": 2, "mean": 3.0}, values=values) == "count/mean 2/3.0 for 3 values"
+    assert series_problem({"count": 3, "mean": 3.1}, values=values) == "mean 3.1, expected 3.0"
+    assert series_problem([], values=values) == "not SeriesStatistics"
 
 
 def test_the_primes_the_demo_checks_against_are_right(locust_environment: Any) -> None:

@@ -252,14 +252,25 @@ def _spec(change: dict[str, Any]) -> dict[str, Any]:
         ),
         (
             {
+                "x-handler-reads-body": True,
+                "requestBody": {"required": True, "content": {"text/plain": {"schema": {"type": "string"}}}},
+            },
+            "`x-handler-reads-body` is for JSON request bodies",
+        ),
+        (
+            {
                 "responses": {
                     "200": {
                         "description": "x",
-                        "content": {"application/json": {"schema": {}}, "text/csv": {"schema": {}}},
+                        "content": {
+                            "application/json": {"schema": {}},
+                            "application/merge-patch+json": {"schema": {}},
+                            "text/csv": {"schema": {}},
+                        },
                     }
                 }
             },
-            "mixes JSON and other media types",
+            "mixes several JSON and other media types",
         ),
         (
             {"parameters": [{"name": "body", "in": "query", "schema": {"type": "string"}}]},
@@ -276,6 +287,32 @@ def test_the_generator_refuses_what_it_cannot_type(change: dict[str, Any], messa
 
     with pytest.raises(SpecError, match=message):
         generate()
+
+
+def test_a_json_body_the_handler_reads_itself_reaches_it_unparsed_but_still_checked_for_its_media_type() -> None:
+    from scripts.generate_api import render_tag
+
+    body = {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}
+    spec = _spec({"operationId": "countStock", "requestBody": body, "x-handler-reads-body": True})
+    (operation,) = [op for op in SpecReader(spec).operations() if op.operation_id == "countStock"]
+    rendered = render_tag("stock-levels", [operation])
+
+    assert operation.body_is_streamed
+    assert operation.body_annotation is None
+    assert "async def count_stock(self, *, request: Request)" in rendered
+    assert "require_content_type(('application/json',))" in rendered
+
+
+def test_a_json_answer_that_may_also_be_csv_lets_the_handler_return_its_own_response() -> None:
+    from scripts.generate_api import render_tag
+
+    content = {"application/json": {"schema": {"$ref": "#/components/schemas/Item"}}, "text/csv": {"schema": {}}}
+    spec = _spec({"operationId": "stockReport", "responses": {"200": {"description": "x", "content": content}}})
+    (operation,) = [op for op in SpecReader(spec).operations() if op.operation_id == "stockReport"]
+    rendered = render_tag("stock-levels", [operation])
+
+    assert operation.also_other_media
+    assert "async def stock_report(self) -> models.Item | Reply[models.Item] | Response:" in rendered
 
 
 def test_the_project_spec_generates_without_errors() -> None:

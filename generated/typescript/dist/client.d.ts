@@ -127,6 +127,9 @@ export declare const problemStatuses: {
     readonly "/api/v1/users/export": {
         readonly get: readonly [401, 403, 413, 422, 429, 500, 503, 504];
     };
+    readonly "/api/v1/users/stats": {
+        readonly get: readonly [401, 403, 413, 422, 429, 500, 503, 504];
+    };
     readonly "/api/v1/files": {
         readonly get: readonly [401, 413, 422, 429, 500, 503, 504];
         readonly post: readonly [400, 401, 413, 415, 422, 429, 500, 503, 504];
@@ -148,6 +151,9 @@ export declare const problemStatuses: {
         readonly get: readonly [401, 413, 422, 429, 500, 503, 504];
     };
     readonly "/api/v1/demo/cpu": {
+        readonly post: readonly [400, 401, 413, 415, 422, 429, 500, 503, 504];
+    };
+    readonly "/api/v1/demo/statistics": {
         readonly post: readonly [400, 401, 413, 415, 422, 429, 500, 503, 504];
     };
 };
