@@ -82,6 +82,9 @@ class RateLimitPolicy:
     window_seconds: int
     strategy: StrategyName
     fail_closed: bool
+    # "caller": counted by the guard, per user or client address; "session": by the operation itself, per login
+    # session, once it knows which (the guard cannot: the session is named by a token in the body).
+    counted_per: Literal["caller", "session"] = "caller"
 
     def __post_init__(self) -> None:
         if not _POLICY_NAME.match(self.name):
@@ -258,6 +261,9 @@ class RateLimiter:
             reset_after_seconds=policy.window_seconds,
             degraded=True,
         )
+
+    def counted_per(self, policy: str) -> str:
+        return self._policies[policy].counted_per
 
     async def hit(self, *, policy: str, key: str) -> RateLimitOutcome:
         """Count one request under ``policy`` for ``key``; the outcome says whether it is within the budget."""
