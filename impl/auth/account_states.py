@@ -11,7 +11,6 @@ once); a read that an invalidation overtook is not kept, so a stale state is nev
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 import uuid
@@ -54,6 +53,7 @@ class AccountStates:
         self._entries: dict[uuid.UUID, tuple[float, AccountState | None]] = {}
         # Bumped by every invalidation: a read that started before one is answered but not kept.
         self._generation = 0
+        self._subscription: Subscription | None = None
         self._listener: asyncio.Task[None] | None = None
 
     async def current(self, user_id: uuid.UUID) -> AccountState | None:
@@ -78,24 +78,24 @@ class AccountStates:
 
     async def start(self) -> None:
         """Listen to the bus for changes made by any worker (until ``close``)."""
-        if self._listener is None:
-            # Subscribed here, before start returns: no change published after it is missed.
-            subscription = self._bus.subscribe(types=ACCOUNT_EVENTS)
-            self._listener = asyncio.create_task(self._listen(subscription), name="charter-account-states")
+        if self._listener is not None:
+            return
+        # Subscribed here, before start returns: no change published after it is missed.
+        self._subscription = self._bus.subscribe(types=ACCOUNT_EVENTS)
+        self._listener = asyncio.create_task(self._listen(self._subscription), name="charter-account-states")
 
     async def close(self) -> None:
+        if self._subscription is not None:
+            self._subscription.close()  # the listener's iteration ends
         if self._listener is not None:
-            self._listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._listener
-            self._listener = None
+            await self._listener
+        self._subscription = self._listener = None
         self._entries.clear()
 
     async def _listen(self, subscription: Subscription) -> None:
-        async with subscription as events:
-            async for event in events:
-                self.forget_from(event.as_dict().get("data"))
-        # The bus closed (shutdown), or events were dropped: nothing cached can be trusted any more.
+        async for event in subscription:
+            self.forget_from(event.as_dict().get("data"))
+        # The bus closed (shutdown): nothing kept can be trusted any more.
         self._entries.clear()
 
     def forget_from(self, data: object) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from fastapi.testclient import TestClient
 
@@ -24,14 +25,19 @@ def test_every_answer_carrying_a_token_forbids_caching(client: TestClient) -> No
         assert response.headers["pragma"] == "no-cache"
 
 
+def rotated(client: TestClient, pair: dict[str, Any], times: int) -> dict[str, Any]:
+    """The session's token pair after ``times`` successful refreshes."""
+    for _ in range(times):
+        response = refresh(client, pair["refresh_token"])
+        assert response.status_code == 200, response.text
+        pair = response.json()
+    return pair
+
+
 def test_refreshing_does_not_spend_the_addresss_sign_in_budget(tmp_path: Path) -> None:
     settings = test_settings(tmp_path / "data", rate_limit_enabled=True)
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
-        pair = login(client, ADMIN_EMAIL, ADMIN_PASSWORD).json()
-        for _ in range(4):
-            response = refresh(client, pair["refresh_token"])
-            assert response.status_code == 200, response.text
-            pair = response.json()
+        rotated(client, login(client, ADMIN_EMAIL, ADMIN_PASSWORD).json(), 4)
 
         # Four more people behind the same address can still sign in (auth: 5 per window, one used above).
         for _ in range(4):
@@ -41,11 +47,7 @@ def test_refreshing_does_not_spend_the_addresss_sign_in_budget(tmp_path: Path) -
 def test_one_session_refreshing_in_a_loop_is_limited_by_its_own_policy(tmp_path: Path) -> None:
     settings = test_settings(tmp_path / "data", rate_limit_enabled=True, rate_limit_refresh="3/300")
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
-        pair = login(client, ADMIN_EMAIL, ADMIN_PASSWORD).json()
-        for _ in range(3):
-            response = refresh(client, pair["refresh_token"])
-            assert response.status_code == 200, response.text
-            pair = response.json()
+        pair = rotated(client, login(client, ADMIN_EMAIL, ADMIN_PASSWORD).json(), 3)
         limited = refresh(client, pair["refresh_token"])
         assert limited.status_code == 429
         assert "retry-after" in limited.headers
