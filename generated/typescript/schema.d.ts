@@ -472,8 +472,10 @@ export interface paths {
          *     carry the stream's position (the id of the last event it has passed, shown to the caller or not), so
          *     resuming from a tick loses nothing.
          *
-         *     The stream ends when the access token expires, after `max_seconds`, or when the service shuts down;
-         *     reconnect with a fresh token and `Last-Event-ID`. Browsers' `EventSource` cannot send headers: use a
+         *     The stream ends when the access token expires, after `max_seconds`, when the service shuts down, or
+         *     within about a second (`CHANNEL_RECHECK_SECONDS`) once the caller may no longer read it: logged out, the
+         *     session ended (a password change, a reused refresh token), the account deactivated, deleted or given
+         *     another role; reconnect with a fresh token and `Last-Event-ID`. Browsers' `EventSource` cannot send headers: use a
          *     fetch-based client that can (e.g. `@microsoft/fetch-event-source`); tokens are never accepted in the URL.
          */
         get: operations["streamEvents"];

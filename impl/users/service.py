@@ -269,10 +269,11 @@ class UsersService:
             return file_ids
 
         file_ids = await _optimistically(if_match, attempt)
-        await self._access.access_changed(user_id)
         await self._files.remove_contents(file_ids)
         await self._cached_user.invalidate(user_id)
         await self._events.deleted(user_id)
+        # Last: it may answer 503 (the revocation store is down), and nothing above may be skipped then.
+        await self._access.access_changed(user_id)
 
     # --- helpers -------------------------------------------------------------------------------------------
     async def _change(
@@ -281,11 +282,12 @@ class UsersService:
         if isinstance(values.get("role"), models.Role):
             values["role"] = values["role"].value
         reply, changed = await self._apply_change(user_id, if_match, values, principal)
-        if ACCESS_FIELDS & changed:
-            await self._access.access_changed(user_id)
         await self._cached_user.invalidate(user_id)
         if changed:  # a request that changed nothing committed nothing: no event
             await self._events.updated(reply.body)
+        if ACCESS_FIELDS & changed:
+            # Last: it may answer 503 (the revocation store is down), and nothing above may be skipped then.
+            await self._access.access_changed(user_id)
         return reply
 
     async def _apply_change(
