@@ -89,6 +89,8 @@ class RateLimitPolicy:
     def __post_init__(self) -> None:
         if not _POLICY_NAME.match(self.name):
             raise ValueError(f"policy name {self.name!r} must be 1-64 of A-Z a-z 0-9 _ . - (a header token)")
+        if self.counted_per not in ("caller", "session"):
+            raise ValueError(f"policy {self.name!r}: counted_per must be caller or session, not {self.counted_per!r}")
         if self.amount < 1 or self.window_seconds < 1:
             raise ValueError(f"policy {self.name!r} needs amount >= 1 and window_seconds >= 1")
         if self.strategy not in _STRATEGY_NAMES:
