@@ -24,6 +24,7 @@ from generated.api import (
     build_users_router,
 )
 from generated.api.deprecations import DEPRECATIONS
+from impl.auth.account_states import AccountStates
 from impl.auth.guard import AccessGuard
 from impl.auth.password_policy import PasswordPolicy
 from impl.auth.passwords import PasswordHasher
@@ -216,7 +217,13 @@ def create_app(settings: Settings, *, tune_collector: bool = False) -> FastAPI:
         readiness.register("rate_limit_store", limiter.ping)
         readiness.register("token_blacklist", blacklist.ping)
         readiness.register("event_bus", events.ping)
-    guard = AccessGuard(tokens=tokens, blacklist=blacklist, limiter=limiter, on_failure=metrics.auth_failed)
+    # Accounts' current role and active flag, per worker, for the guard (see impl/auth/account_states.py).
+    account_states = AccountStates(
+        read=lambda user_id: accounts.find(user_id), bus=events, ttl_seconds=settings.account_state_ttl_seconds
+    )
+    guard = AccessGuard(
+        tokens=tokens, blacklist=blacklist, states=account_states, limiter=limiter, on_failure=metrics.auth_failed
+    )
 
     idempotency = IdempotencyStore(sessions=sessions)
     hasher = PasswordHasher(
@@ -234,6 +241,14 @@ def create_app(settings: Settings, *, tune_collector: bool = False) -> FastAPI:
         blacklist=blacklist,
         hasher=hasher,
         policy=PasswordPolicy.default(),
+        states=account_states,
+        limiter=limiter,
+    )
+    files = FilesService(
+        sessions=sessions,
+        storage=FileStorage(settings.data_dir / "files"),
+        events=FileEvents(bus=events),
+        max_upload_bytes=settings.max_upload_bytes,
     )
     users = UsersService(
         sessions=sessions,
@@ -242,17 +257,12 @@ def create_app(settings: Settings, *, tune_collector: bool = False) -> FastAPI:
         cache_ttl=settings.cache_ttl_seconds,
         passwords=auth,
         events=events,
+        access=auth,
+        files=files,
     )
 
     # SSE: one replay buffer per process (Last-Event-ID), and the open streams, ended at shutdown.
     stream_hub = StreamHub(replay=ReplayBuffer(bus=events, size=settings.sse_replay_size))
-
-    files = FilesService(
-        sessions=sessions,
-        storage=FileStorage(settings.data_dir / "files"),
-        events=FileEvents(bus=events),
-        max_upload_bytes=settings.max_upload_bytes,
-    )
 
     # Its worker processes start with the first CPU job, so an app that never runs one never pays for them.
     cpu_pool = CpuPool(workers=settings.cpu_pool_workers)
@@ -283,6 +293,7 @@ def create_app(settings: Settings, *, tune_collector: bool = False) -> FastAPI:
         announce_mock_mode(settings)
         ensure_data_dir(settings.data_dir)
         await events.start()
+        await account_states.start()
         await metrics.start()
         await stream_hub.start()
         await apply_or_check(engine, database_url=settings.effective_database_url(), mode=settings.db_migrations)
@@ -326,6 +337,7 @@ def create_app(settings: Settings, *, tune_collector: bool = False) -> FastAPI:
             await shutdown.begin()  # a no-op after SIGTERM; otherwise (a server in a thread, a test client) now
             await stream_hub.close()
             await cpu_pool.close()
+            await account_states.close()
             await events.close()
             await limiter.close()
             await blacklist.close()
@@ -387,7 +399,12 @@ def create_app(settings: Settings, *, tune_collector: bool = False) -> FastAPI:
     events_api = EventsService(
         bus=events,
         hub=stream_hub,
-        timing=StreamTiming(tick_seconds=settings.sse_tick_seconds, heartbeat_seconds=settings.sse_heartbeat_seconds),
+        timing=StreamTiming(
+            tick_seconds=settings.sse_tick_seconds,
+            heartbeat_seconds=settings.sse_heartbeat_seconds,
+            recheck_seconds=settings.channel_recheck_seconds,
+        ),
+        still_allowed=guard.still_allowed,
         queue_size=settings.event_queue_size,
     )
     add_routes(app, build_events_router(events_api, guard))
@@ -404,6 +421,7 @@ def create_app(settings: Settings, *, tune_collector: bool = False) -> FastAPI:
     app.include_router(
         build_chat_router(
             authenticate=guard.authenticate_token,
+            still_allowed=guard.still_allowed,
             bus=events,
             options=ChatOptions.from_settings(settings),
             connections=chat_connections,

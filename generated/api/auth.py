@@ -375,7 +375,7 @@ def build_auth_router(impl: AuthApi, guard: Guard) -> APIRouter:
         return empty_response(await change_password(body=body, principal=principal), 204)
 
     refresh_tokens = impl.refresh_tokens
-    refresh_tokens_guard = guard.admit(operation_id="refreshTokens", rate_limit="auth")
+    refresh_tokens_guard = guard.admit(operation_id="refreshTokens", rate_limit="refresh")
 
     @router.api_route(
         "/api/v1/auth/refresh",

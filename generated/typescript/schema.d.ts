@@ -96,7 +96,7 @@ export interface paths {
         put?: never;
         /**
          * Rotate a refresh token
-         * @description Exchanges a refresh token for a new access token and a new refresh token. Each refresh token works once: presenting one that was already used revokes its whole session (its access tokens too), so a stolen token stops working for thief and owner alike (OAuth 2.0 Security BCP, RFC 9700 §4.14). Of two concurrent refreshes with the same token, exactly one succeeds.
+         * @description Exchanges a refresh token for a new access token and a new refresh token. Each refresh token works once: presenting one that was already used revokes its whole session (its access tokens too), so a stolen token stops working for thief and owner alike (OAuth 2.0 Security BCP, RFC 9700 §4.14). Of two concurrent refreshes with the same token, exactly one succeeds. A deactivated, deleted or otherwise signed-out account's refresh token answers 401; the new access token carries the account's current role. Rate-limited per login session (`refresh`), not per address.
          */
         post: operations["refreshTokens"];
         delete?: never;
@@ -144,7 +144,7 @@ export interface paths {
         head?: never;
         /**
          * Change your own profile
-         * @description A JSON Merge Patch of your name or email. Changing the email needs `current_password`: without it the answer is 422, with a wrong one 403. Your role and status are not yours to change.
+         * @description A JSON Merge Patch of your name or email. Changing the email needs `current_password`: without it the answer is 422, with a wrong one 403. Your role and status are not yours to change. An email that another account already uses answers 409: the one answer that says an email is registered (registration never does), accepted because changing one's email needs the password and a signed-in account. Each such answer counts against the `auth` policy for your account (5 per 300 s by default): past it, the answer is 429, so nobody can list registered addresses faster than they could guess passwords.
          */
         patch: operations["updateMe"];
         trace?: never;
@@ -325,13 +325,13 @@ export interface paths {
         get: operations["getUser"];
         /**
          * Replace a user
-         * @description Replaces every writable field. Send `If-Match` with the ETag you read to make sure nobody changed the user in between: a stale ETag is 412 and changes nothing.
+         * @description Replaces every writable field. Send `If-Match` with the ETag you read to make sure nobody changed the user in between: a stale ETag is 412 and changes nothing. Only admins change roles; nobody changes their own `role` or `active` flag (403); one's own email changes only through `PATCH /api/v1/auth/me`, with the current password (422 here). A change of `role` or `active` ends the user's sessions at once (their tokens answer 401, their chat sockets and event streams close). Leaving no active admin is 409.
          */
         put: operations["replaceUser"];
         post?: never;
         /**
          * Delete a user
-         * @description Deletes the user; afterwards every operation on it answers 404. `If-Match` works as for `PUT`. The last active admin cannot be deleted (409).
+         * @description Deletes the user; afterwards every operation on it answers 404. `If-Match` works as for `PUT`. The last active admin cannot be deleted (409), nor can an admin delete themselves (403). The user's files go with them: their rows in the same transaction as the user's, their stored bytes right after it commits. Their sessions end at once (their tokens answer 401, their chat sockets and event streams close).
          */
         delete: operations["deleteUser"];
         /**
@@ -346,7 +346,7 @@ export interface paths {
         head: operations["headUser"];
         /**
          * Change some of a user's fields
-         * @description A JSON Merge Patch (RFC 7396): members present are set, members absent are kept. No field can be removed, so `null` is invalid. `If-Match` works as for `PUT`.
+         * @description A JSON Merge Patch (RFC 7396): members present are set, members absent are kept. No field can be removed, so `null` is invalid. `If-Match` works as for `PUT`. The field rules are those of `PUT`.
          */
         patch: operations["updateUser"];
         trace?: never;
@@ -492,8 +492,10 @@ export interface paths {
          *     carry the stream's position (the id of the last event it has passed, shown to the caller or not), so
          *     resuming from a tick loses nothing.
          *
-         *     The stream ends when the access token expires, after `max_seconds`, or when the service shuts down;
-         *     reconnect with a fresh token and `Last-Event-ID`. Browsers' `EventSource` cannot send headers: use a
+         *     The stream ends when the access token expires, after `max_seconds`, when the service shuts down, or
+         *     within about a second (`CHANNEL_RECHECK_SECONDS`) once the caller may no longer read it: logged out, the
+         *     session ended (a password change, a reused refresh token), the account deactivated, deleted or given
+         *     another role; reconnect with a fresh token and `Last-Event-ID`. Browsers' `EventSource` cannot send headers: use a
          *     fetch-based client that can (e.g. `@microsoft/fetch-event-source`); tokens are never accepted in the URL.
          */
         get: operations["streamEvents"];
@@ -1178,10 +1180,12 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description A new access token and refresh token. */
+        /** @description A new access token and refresh token; never to be stored by any cache. */
         Tokens: {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
+                "Cache-Control": components["headers"]["NoStore"];
+                Pragma: components["headers"]["PragmaNoCache"];
                 RateLimit: components["headers"]["RateLimitState"];
                 "RateLimit-Policy": components["headers"]["RateLimitPolicyApplied"];
                 [name: string]: unknown;
@@ -1423,6 +1427,16 @@ export interface components {
          * @example "auth";q=5;w=300
          */
         RateLimitPolicy: string;
+        /**
+         * @description `no-store`: the answer carries credentials and is never kept by a cache (RFC 6749 §5.1).
+         * @example no-store
+         */
+        NoStore: "no-store";
+        /**
+         * @description `no-cache`, for HTTP/1.0 caches (RFC 6749 §5.1).
+         * @example no-cache
+         */
+        PragmaNoCache: "no-cache";
         /**
          * @description The request's ID: the client's own `X-Request-ID` when it was well-formed, otherwise one generated by the service. Quote it when reporting a problem.
          * @example 0f8fad5b-d9cb-469f-a165-70867728950e

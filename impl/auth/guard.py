@@ -15,6 +15,7 @@ from typing import Literal
 from starlette.requests import Request
 
 from generated.api._support import Principal
+from impl.auth.account_states import AccountStates
 from impl.auth.errors import ForbiddenError, NotYoursError, UnauthorizedError
 from impl.auth.sessions import session_key
 from impl.auth.token_blacklist import TokenBlacklist
@@ -52,11 +53,13 @@ class AccessGuard:
         *,
         tokens: TokenService,
         blacklist: TokenBlacklist,
+        states: AccountStates,
         limiter: RateLimiter,
         on_failure: Callable[[FailureReason], None] | None = None,
     ) -> None:
         self._tokens = tokens
         self._blacklist = blacklist
+        self._states = states
         self._limiter = limiter
         self._on_failure = on_failure
 
@@ -86,14 +89,27 @@ class AccessGuard:
         # Fails closed: an unreachable shared blacklist is a 503, never a revoked token let through.
         if await self._blacklist.any_revoked(claims.token_id, session_key(claims.family_id)):
             raise self._refuse("revoked")
+        # The token says who; the account as it is now says what they may do (its role claim is not the authority).
+        state = await self._states.current(subject)
+        if state is None or not state.active:
+            raise self._refuse("revoked")
         bind_log_context(user_id=str(subject))  # every later log line of this request names its caller
         return Principal(
             subject=subject,
-            role=claims.role,
+            role=state.role,
             token_id=claims.token_id,
             family_id=claims.family_id,
             expires_at=claims.expires_at,
         )
+
+    async def still_allowed(self, principal: Principal) -> bool:
+        """Whether a channel opened as ``principal`` (a chat socket, an event stream) may stay open: its token and
+        session are not revoked, and the account is still active with the same role. Raises the stores' 503 when
+        it cannot tell; callers end the channel then too (fail closed)."""
+        if await self._blacklist.any_revoked(principal.token_id, session_key(principal.family_id)):
+            return False
+        state = await self._states.current(principal.subject)
+        return state is not None and state.active and state.role == principal.role
 
     async def _count(self, request: Request, policy: str, key: str) -> None:
         outcome = await self._limiter.hit(policy=policy, key=key)
@@ -130,8 +146,11 @@ class AccessGuard:
         return dependency
 
     def admit(self, *, operation_id: str, rate_limit: str) -> Callable[[Request], Awaitable[None]]:
+        per_session = self._limiter.counted_per(rate_limit) == "session"
+
         async def dependency(request: Request) -> None:
-            await self._count(request, rate_limit, client_key(request))
+            if not per_session:  # else the operation counts it, per login session (see RateLimitPolicy)
+                await self._count(request, rate_limit, client_key(request))
 
         dependency.__name__ = f"admit_{operation_id}"
         return dependency

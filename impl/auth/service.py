@@ -7,7 +7,8 @@ import time
 import uuid
 
 from generated import models
-from generated.api._support import Principal
+from generated.api._support import Principal, Reply
+from impl.auth.account_states import AccountStates
 from impl.auth.errors import (
     InvalidCredentialsError,
     InvalidRefreshTokenError,
@@ -22,7 +23,15 @@ from impl.auth.sessions import AuthSessions, session_key
 from impl.auth.signing_keys import SigningKeys
 from impl.auth.token_blacklist import TokenBlacklist
 from impl.auth.tokens import InvalidTokenError, TokenService
-from impl.platform.problems import InvalidRequestError, refuse_explicit_nulls, require_members
+from impl.platform.problems import InvalidRequestError, ProblemError, refuse_explicit_nulls, require_members
+from impl.platform.rate_limit import RateLimiter, RateLimitExceededError
+
+# The policy that counts an answer telling whether an email is registered (see update_me).
+EMAIL_PROBE_POLICY = "auth"
+REFRESH_POLICY = "refresh"  # counted per login session (the spec's `counted_per: session`)
+# RFC 6749 §5.1: an answer carrying tokens is never stored, by HTTP/1.1 caches or HTTP/1.0 ones.
+TOKEN_HEADERS = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+EMAIL_TAKEN = 409  # the users domain's answer for a taken email (its error class is its own)
 
 ACCEPTED = models.RegistrationAccepted(
     status="accepted", detail="If this email can be registered, the account now exists; sign in to continue."
@@ -40,8 +49,12 @@ class AuthService:
         blacklist: TokenBlacklist,
         hasher: PasswordHasher,
         policy: PasswordPolicy,
+        states: AccountStates,
+        limiter: RateLimiter,
     ) -> None:
+        self._limiter = limiter
         self._accounts = accounts
+        self._states = states
         self._sessions = sessions
         self._tokens = tokens
         self._blacklist = blacklist
@@ -64,18 +77,28 @@ class AuthService:
         await self._accounts.register(email=body.email, name=body.name, password_hash=password_hash)
         return ACCEPTED
 
-    async def login(self, *, body: models.Credentials) -> models.TokenPair:
-        return await self._sign_in(email=body.email, password=body.password.get_secret_value())
+    async def login(self, *, body: models.Credentials) -> Reply[models.TokenPair]:
+        return Reply(
+            await self._sign_in(email=body.email, password=body.password.get_secret_value()), headers=TOKEN_HEADERS
+        )
 
-    async def issue_token(self, *, body: models.PasswordGrant) -> models.TokenPair:
-        return await self._sign_in(email=body.username, password=body.password.get_secret_value())
+    async def issue_token(self, *, body: models.PasswordGrant) -> Reply[models.TokenPair]:
+        pair = await self._sign_in(email=body.username, password=body.password.get_secret_value())
+        return Reply(pair, headers=TOKEN_HEADERS)
 
-    async def refresh_tokens(self, *, body: models.RefreshRequest) -> models.TokenPair:
+    async def refresh_tokens(self, *, body: models.RefreshRequest) -> Reply[models.TokenPair]:
+        return Reply(await self._refresh(body.refresh_token), headers=TOKEN_HEADERS)
+
+    async def _refresh(self, refresh_token: str) -> models.TokenPair:
         try:
-            claims = self._tokens.verify(body.refresh_token, expected_type="refresh")
+            claims = self._tokens.verify(refresh_token, expected_type="refresh")
             user_id = uuid.UUID(claims.subject)
         except (InvalidTokenError, ValueError):
             raise InvalidRefreshTokenError from None
+        # Counted per session, once the token is known to be ours: people behind one address never share it.
+        outcome = await self._limiter.hit(policy=REFRESH_POLICY, key=session_key(claims.family_id))
+        if not outcome.allowed:
+            raise RateLimitExceededError(outcome=outcome)
         next_token_id = secrets.token_urlsafe(24)
         rotated = await self._sessions.rotate(
             session_id=claims.family_id, presented_token_id=claims.token_id, next_token_id=next_token_id
@@ -112,7 +135,12 @@ class AuthService:
                     errors=[{"detail": "Field required to change the email", "pointer": "#/current_password"}],
                 )
             await self._require_password(account, body.current_password.get_secret_value())
-        user = await self._accounts.update_profile(user_id=account.id, email=body.email, name=body.name)
+        try:
+            user = await self._accounts.update_profile(user_id=account.id, email=body.email, name=body.name)
+        except ProblemError as error:
+            if error.status == EMAIL_TAKEN:
+                await self._count_email_probe(account.id)
+            raise
         if user is None:
             raise UnauthorizedError(token_sent=True)
         return user
@@ -131,6 +159,13 @@ class AuthService:
         await self._end_sessions(ended, already_revoked=True)
 
     # --- for other domains ---------------------------------------------------------------------------------------
+    async def access_changed(self, user_id: uuid.UUID) -> None:
+        """The account's role or active flag changed, or it was deleted: every session of it ends (its refresh
+        tokens stop, its access tokens are refused on every worker) and this worker reads its state again."""
+        self._states.forget(user_id)
+        ended = await self._sessions.revoke_all(user_id=user_id)
+        await self._end_sessions(ended, already_revoked=True)
+
     async def hash_new_password(self, password: str, *, email: str, name: str, pointer: str) -> str:
         """Check a new password against the rules (422 at ``pointer``) and hash it; users' admin-set passwords."""
         password = normalise(password)
@@ -189,6 +224,14 @@ class AuthService:
             if not already_revoked:
                 await self._sessions.revoke(session_id=session_id)
             await self._blacklist.revoke(token_id=session_key(session_id), expires_at=expires_at)
+
+    async def _count_email_probe(self, user_id: uuid.UUID) -> None:
+        """A 409 says the email is registered: the one answer that does (registration never tells). It costs the
+        caller's sign-in budget (the auth policy, per user), so a signed-in account cannot list who is registered
+        faster than it could guess passwords; past the budget the answer is 429, taken or not."""
+        outcome = await self._limiter.hit(policy=EMAIL_PROBE_POLICY, key=f"user:{user_id}")
+        if not outcome.allowed:
+            raise RateLimitExceededError(outcome=outcome)
 
     async def _signed_in_account(self, principal: Principal) -> Account:
         account = await self._accounts.find(principal.subject)

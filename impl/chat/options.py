@@ -34,6 +34,8 @@ class ChatOptions:
     allowed_origins: frozenset[str]
     any_origin: bool
     queue_size: int
+    # How often an open connection checks that its caller may still chat (see ChatSession._watch).
+    recheck_seconds: float = 1.0
     max_rooms: int = MAX_ROOMS
     max_invalid_in_a_row: int = MAX_INVALID_IN_A_ROW
 
@@ -47,6 +49,7 @@ class ChatOptions:
             allowed_origins=frozenset(o.strip() for o in settings.cors_allow_origins if o.strip()),
             any_origin=origins_are_open(app_env=settings.app_env, allow_origins=settings.cors_allow_origins),
             queue_size=settings.event_queue_size,
+            recheck_seconds=settings.channel_recheck_seconds,
         )
 
 

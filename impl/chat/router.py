@@ -16,19 +16,23 @@ from generated.api._support import Principal
 from impl.chat.connections import GOING_AWAY, ChatConnections
 from impl.chat.handshake import origin_allowed, presented_token, selected_subprotocol
 from impl.chat.options import ChatOptions
-from impl.chat.session import POLICY_VIOLATION, ChatSession
+from impl.chat.session import INTERNAL_ERROR, POLICY_VIOLATION, ChatSession, StillAllowed
 from impl.platform.events import EventBus
 from impl.platform.problems import ProblemError
 
 logger = logging.getLogger("charter.chat")
 
 CHAT_PATH = "/api/v1/ws/chat"
-INTERNAL_ERROR = 1011
 Authenticate = Callable[[str], Awaitable[Principal]]
 
 
 def build_chat_router(
-    *, authenticate: Authenticate, bus: EventBus, options: ChatOptions, connections: ChatConnections
+    *,
+    authenticate: Authenticate,
+    still_allowed: StillAllowed,
+    bus: EventBus,
+    options: ChatOptions,
+    connections: ChatConnections,
 ) -> APIRouter:
     router = APIRouter()
 
@@ -56,7 +60,9 @@ def build_chat_router(
             await websocket.accept(subprotocol=selected_subprotocol(websocket.scope.get("subprotocols", [])))
             await websocket.close(code=INTERNAL_ERROR)
             return
-        session = ChatSession(websocket=websocket, principal=principal, bus=bus, options=options)
+        session = ChatSession(
+            websocket=websocket, principal=principal, bus=bus, options=options, still_allowed=still_allowed
+        )
         connections.add(session)
         try:
             await session.run(subprotocol=selected_subprotocol(websocket.scope.get("subprotocols", [])))

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from pydantic import ValidationError
@@ -33,6 +34,7 @@ from impl.chat import frames
 from impl.chat.options import ChatOptions
 from impl.chat.rate import SlidingWindow
 from impl.platform.events import Event, EventBus, EventBusUnavailableError, Subscription
+from impl.platform.problems import ProblemError
 
 logger = logging.getLogger("charter.chat")
 
@@ -40,14 +42,26 @@ CHAT_EVENT = "chat.message"
 POLICY_VIOLATION = 1008
 MESSAGE_TOO_BIG = 1009
 GOING_AWAY = 1001
+INTERNAL_ERROR = 1011
+# Whether the caller may still use a connection opened with this principal (the auth domain's check).
+StillAllowed = Callable[[Principal], Awaitable[bool]]
 # Failures of a socket whose peer is gone: Starlette and uvicorn report them in these ways.
 _GONE = (WebSocketDisconnect, RuntimeError, OSError)
 
 
 class ChatSession:
-    def __init__(self, *, websocket: WebSocket, principal: Principal, bus: EventBus, options: ChatOptions) -> None:
+    def __init__(
+        self,
+        *,
+        websocket: WebSocket,
+        principal: Principal,
+        bus: EventBus,
+        options: ChatOptions,
+        still_allowed: StillAllowed,
+    ) -> None:
         self._websocket = websocket
         self._principal = principal
+        self._still_allowed = still_allowed
         self._bus = bus
         self._options = options
         self._window = SlidingWindow(amount=options.rate_amount, seconds=options.rate_seconds)
@@ -62,7 +76,11 @@ class ChatSession:
         async with self._bus.subscribe(types=["chat.*"], queue_size=self._options.queue_size) as events:
             await self._websocket.accept(subprotocol=subprotocol)
             await self._send(frames.welcome(self._principal.subject))
-            tasks = {asyncio.create_task(self._read()), asyncio.create_task(self._forward(events))}
+            tasks = {
+                asyncio.create_task(self._read()),
+                asyncio.create_task(self._forward(events)),
+                asyncio.create_task(self._watch()),
+            }
             try:
                 await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             finally:
@@ -78,6 +96,22 @@ class ChatSession:
             self._closed = True
             with contextlib.suppress(*_GONE):
                 await self._websocket.close(code=code, reason=reason)
+
+    async def _watch(self) -> None:
+        """Close the connection once its caller may no longer use it: logged out, its session ended (password
+        change, another sign-out), deactivated, deleted, or given another role. The token was checked at the
+        handshake; this keeps checking it, on whichever worker the change was made."""
+        while not self._closed:
+            await asyncio.sleep(self._options.recheck_seconds)
+            try:
+                allowed = await self._still_allowed(self._principal)
+            except ProblemError:
+                # The revocation store cannot say (Redis down): closed rather than trusted; the client may retry.
+                await self.close(INTERNAL_ERROR, "access could not be checked")
+                return
+            if not allowed:
+                await self.close(POLICY_VIOLATION, "access revoked")
+                return
 
     async def _send(self, message: frames.ServerFrame) -> None:
         text = frames.render(message)

@@ -30,6 +30,13 @@ class FileRepository:
         )
         return bool(getattr(result, "rowcount", 0))
 
+    async def delete_all_owned(self, owner_id: uuid.UUID) -> list[uuid.UUID]:
+        """Delete every file row of ``owner_id``; the ids deleted (their bytes are the caller's to remove)."""
+        ids = list(await self.session.scalars(select(FileRecord.id).where(FileRecord.owner_id == owner_id)))
+        if ids:
+            await self.session.execute(delete(FileRecord).where(FileRecord.id.in_(ids)))
+        return ids
+
     async def page(
         self, *, owner_id: uuid.UUID, after: tuple[datetime, uuid.UUID] | None, limit: int
     ) -> list[FileRecord]:

@@ -12,6 +12,7 @@ import uuid
 
 import anyio
 from fastapi import Request, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import ClientDisconnect
 
 from generated import models
@@ -174,8 +175,18 @@ class FilesService:
         if not deleted:
             raise UnknownFileError(file_id)
         # Row first, then bytes: a failure between the two leaves an unreachable file, never a row without bytes.
-        if not await self._storage.remove(file_id):
-            logger.warning("file %s was deleted, but its content was already missing on disk", file_id)
+        await self.remove_contents([file_id])
+
+    async def delete_rows_of_owner(self, session: AsyncSession, owner_id: uuid.UUID) -> list[uuid.UUID]:
+        """Delete the owner's file rows in the caller's transaction (a user's deletion): all of them go with the
+        user, or none do. Their bytes are removed afterwards with ``remove_contents``, once that has committed."""
+        return await FileRepository(session).delete_all_owned(owner_id)
+
+    async def remove_contents(self, file_ids: list[uuid.UUID]) -> None:
+        """Remove the stored bytes of files whose rows are gone (rows first: never a row without its bytes)."""
+        for file_id in file_ids:
+            if not await self._storage.remove(file_id):
+                logger.warning("file %s was deleted, but its content was already missing on disk", file_id)
 
     async def _owned(self, file_id: uuid.UUID, principal: Principal) -> FileRecord:
         async with self._sessions.read() as session:

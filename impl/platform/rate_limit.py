@@ -82,10 +82,15 @@ class RateLimitPolicy:
     window_seconds: int
     strategy: StrategyName
     fail_closed: bool
+    # "caller": counted by the guard, per user or client address; "session": by the operation itself, per login
+    # session, once it knows which (the guard cannot: the session is named by a token in the body).
+    counted_per: Literal["caller", "session"] = "caller"
 
     def __post_init__(self) -> None:
         if not _POLICY_NAME.match(self.name):
             raise ValueError(f"policy name {self.name!r} must be 1-64 of A-Z a-z 0-9 _ . - (a header token)")
+        if self.counted_per not in ("caller", "session"):
+            raise ValueError(f"policy {self.name!r}: counted_per must be caller or session, not {self.counted_per!r}")
         if self.amount < 1 or self.window_seconds < 1:
             raise ValueError(f"policy {self.name!r} needs amount >= 1 and window_seconds >= 1")
         if self.strategy not in _STRATEGY_NAMES:
@@ -258,6 +263,9 @@ class RateLimiter:
             reset_after_seconds=policy.window_seconds,
             degraded=True,
         )
+
+    def counted_per(self, policy: str) -> str:
+        return self._policies[policy].counted_per
 
     async def hit(self, *, policy: str, key: str) -> RateLimitOutcome:
         """Count one request under ``policy`` for ``key``; the outcome says whether it is within the budget."""

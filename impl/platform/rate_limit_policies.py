@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 from impl.platform.rate_limit import RateLimitPolicy, StrategyName, parse_rate
 
@@ -29,6 +29,7 @@ def policies_from_spec(
                 window_seconds=window,
                 strategy=cast(StrategyName, entry.get("strategy", "moving-window")),
                 fail_closed=entry.get("on_store_failure", "refuse") != "allow",
+                counted_per=cast(Literal["caller", "session"], entry.get("counted_per", "caller")),
             )
         except (KeyError, TypeError, ValueError) as error:
             raise PolicyError(f"rate-limit policy {name!r}: {error}") from error

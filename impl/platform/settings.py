@@ -225,6 +225,25 @@ class Settings(BaseSettings):
     rate_limit_general: str | None = Field(
         default=None, description="Override the spec's `general` policy, as `<requests>/<seconds>` (default 100/60)."
     )
+    rate_limit_refresh: str | None = Field(
+        default=None,
+        description="Override the spec's `refresh` policy (per login session), as `<requests>/<seconds>` "
+        "(default 10/300).",
+    )
+    account_state_ttl_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        le=5,
+        description="How long a worker trusts an account's role and active flag it read, when no change event "
+        "arrives sooner (0: read them on every request).",
+    )
+    channel_recheck_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        le=5,
+        description="How often an open chat socket or event stream checks that its caller may still use it; "
+        "revoked, it closes within about this time.",
+    )
     trusted_proxies: list[str] = Field(
         default_factory=list,
         description="Proxy addresses or CIDRs (JSON list) whose `X-Forwarded-For` names the client; others are "

@@ -6,7 +6,7 @@ from generated.api._support import Principal
 from impl.platform.events import EventBus
 from impl.platform.streaming_response import ClosingStreamingResponse
 from impl.streams.hub import StreamHub
-from impl.streams.stream import EventStream, StreamTiming
+from impl.streams.stream import EventStream, StillAllowed, StreamTiming
 
 HEADERS = {
     # The usual SSE no-cache, and no-store as on every authenticated answer (our own value wins over the security
@@ -18,8 +18,11 @@ HEADERS = {
 
 
 class EventsService:
-    def __init__(self, *, bus: EventBus, hub: StreamHub, timing: StreamTiming, queue_size: int) -> None:
+    def __init__(
+        self, *, bus: EventBus, hub: StreamHub, timing: StreamTiming, queue_size: int, still_allowed: StillAllowed
+    ) -> None:
         self._bus = bus
+        self._still_allowed = still_allowed
         self._hub = hub
         self._timing = timing
         self._queue_size = queue_size
@@ -35,5 +38,6 @@ class EventsService:
             max_seconds=max_seconds,
             timing=self._timing,
             queue_size=self._queue_size,
+            still_allowed=self._still_allowed,
         )
         return ClosingStreamingResponse(stream.frames(), media_type="text/event-stream", headers=HEADERS)

@@ -12,12 +12,13 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from generated.api._support import Principal
 from impl.platform.events import Event, EventBus
+from impl.platform.problems import ProblemError
 from impl.streams import wire
 from impl.streams.hub import StreamHub
 from impl.streams.permissions import STREAM_TYPES, may_see
@@ -32,6 +33,12 @@ RESET = {"reason": "last_event_id_unknown"}
 class StreamTiming:
     tick_seconds: float
     heartbeat_seconds: float
+    # How often an open stream checks that its caller may still read it (logged out, deactivated, ...).
+    recheck_seconds: float = 1.0
+
+
+# Whether the caller may still use a stream opened with this principal (the auth domain's check).
+StillAllowed = Callable[[Principal], Awaitable[bool]]
 
 
 def _now_rfc3339() -> str:
@@ -49,8 +56,10 @@ class EventStream:
         max_seconds: int | None,
         timing: StreamTiming,
         queue_size: int,
+        still_allowed: StillAllowed,
     ) -> None:
         self._bus = bus
+        self._still_allowed = still_allowed
         self._hub = hub
         self._principal = principal
         self._last_event_id = last_event_id
@@ -79,11 +88,18 @@ class EventStream:
             deadline = loop.time() + self._lifetime
             next_tick = loop.time() + self._timing.tick_seconds
             last_sent = loop.time()
+            next_check = loop.time() + self._timing.recheck_seconds
             while True:
                 now = loop.time()
                 if now >= deadline:
                     reason = "lifetime over"
                     return
+                if now >= next_check:
+                    next_check = now + self._timing.recheck_seconds
+                    if not await self._allowed():
+                        reason = "access revoked"
+                        return
+                    continue
                 if now >= next_tick:
                     next_tick = now + self._timing.tick_seconds
                     last_sent = now
@@ -94,7 +110,8 @@ class EventStream:
                     yield wire.KEEP_ALIVE
                     continue
                 try:
-                    async with asyncio.timeout_at(min(next_tick, last_sent + self._timing.heartbeat_seconds, deadline)):
+                    wake = min(next_tick, next_check, last_sent + self._timing.heartbeat_seconds, deadline)
+                    async with asyncio.timeout_at(wake):
                         event = await anext(subscription)
                 except TimeoutError:
                     continue
@@ -120,6 +137,14 @@ class EventStream:
                 self.delivered,
                 subscription.dropped,
             )
+
+    async def _allowed(self) -> bool:
+        """Whether the caller may still read the stream; not when the revocation store cannot tell (fail closed:
+        the client reconnects, and is let in again once it can be checked)."""
+        try:
+            return await self._still_allowed(self._principal)
+        except ProblemError:
+            return False
 
     async def _start(self) -> list[tuple[bytes, str | None]]:
         """The frames that open the stream (replayed events, or a reset), each with the event id it covers."""

@@ -42,3 +42,18 @@ class LastAdminError(ProblemError):
 
     def __init__(self) -> None:
         super().__init__("This is the last active admin; make another user admin first.")
+
+
+class OwnAccessChangeForbiddenError(ProblemError):
+    status = 403
+
+    def __init__(self) -> None:
+        super().__init__("Nobody changes their own role or active flag, or deletes their own account; ask an admin.")
+
+
+class OwnEmailChangeError(InvalidRequestError):
+    def __init__(self) -> None:
+        super().__init__(
+            "Change your own email with PATCH /api/v1/auth/me, which asks for your current password.",
+            errors=[{"detail": "Your own email changes only with your current password", "pointer": "#/email"}],
+        )

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 from typing import Any, Literal, Protocol, TypeVar
 from urllib.parse import urlencode
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.responses import Response
 
@@ -29,6 +29,7 @@ from impl.users.errors import (
     UserNotFoundError,
 )
 from impl.users.export import UsersExport
+from impl.users.field_rules import ACCESS_FIELDS, refuse_own_access_change
 from impl.users.models import UserRecord
 from impl.users.pagination import decode_cursor, encode_cursor
 from impl.users.publishing import UserEvents
@@ -45,6 +46,21 @@ USERS_KEPT_DECODED = 1024
 
 T = TypeVar("T")
 ADMIN = models.Role.admin.value
+
+
+class AccessChanges(Protocol):
+    """What follows a change of who may do what (auth provides): the account's sessions end everywhere and its
+    state is read again, so its tokens and open channels stop at once, not when they expire."""
+
+    async def access_changed(self, user_id: uuid.UUID) -> None: ...
+
+
+class OwnedFiles(Protocol):
+    """The files a user owns (files provides): deleted with the user, rows in its transaction, bytes after it."""
+
+    async def delete_rows_of_owner(self, session: Any, owner_id: uuid.UUID) -> list[uuid.UUID]: ...
+
+    async def remove_contents(self, file_ids: list[uuid.UUID]) -> None: ...
 
 
 class NewPasswords(Protocol):
@@ -84,8 +100,12 @@ class UsersService:
         cache_ttl: float,
         passwords: NewPasswords,
         events: EventBus,
+        access: AccessChanges,
+        files: OwnedFiles,
     ) -> None:
         self._sessions = sessions
+        self._access = access
+        self._files = files
         self._events = UserEvents(bus=events)
         self._export = UsersExport(sessions=sessions)
         self._activity = ActivityReport(sessions=sessions)
@@ -250,17 +270,24 @@ class UsersService:
         return await self._change(user_id, if_match, members, principal)
 
     async def delete_user(self, *, user_id: uuid.UUID, if_match: str | None, principal: Principal) -> None:
-        async def attempt() -> None:
+        async def attempt() -> list[uuid.UUID]:
             async with self._sessions.write.begin() as session:
                 record = await self._load_in(session, user_id)
                 if if_match_fails(if_match, etag(record)):
                     raise PreconditionFailedError
+                refuse_own_access_change(principal, user_id, {"active"})
                 await _keep_an_admin(session, record, role=None, active=False)
+                # The user's files go in the same transaction: both, or neither.
+                file_ids = await self._files.delete_rows_of_owner(session, user_id)
                 await session.delete(record)
+            return file_ids
 
-        await _optimistically(if_match, attempt)
+        file_ids = await _optimistically(if_match, attempt)
+        await self._files.remove_contents(file_ids)
         await self._cached_user.invalidate(user_id)
         await self._events.deleted(user_id)
+        # Last: it may answer 503 (the revocation store is down), and nothing above may be skipped then.
+        await self._access.access_changed(user_id)
 
     # --- helpers -------------------------------------------------------------------------------------------
     async def _change(
@@ -272,22 +299,26 @@ class UsersService:
         await self._cached_user.invalidate(user_id)
         if changed:  # a request that changed nothing committed nothing: no event
             await self._events.updated(reply.body)
+        if ACCESS_FIELDS & changed:
+            # Last: it may answer 503 (the revocation store is down), and nothing above may be skipped then.
+            await self._access.access_changed(user_id)
         return reply
 
     async def _apply_change(
         self, user_id: uuid.UUID, if_match: str | None, values: dict[str, Any], principal: Principal
-    ) -> tuple[Reply[models.User], bool]:
+    ) -> tuple[Reply[models.User], set[str]]:
         """Apply ``values`` as one optimistic-concurrency update: no concurrent change is ever overwritten.
-        Also says whether anything changed."""
+        Also says which fields changed."""
         if "email" in values:
             values["email"] = values["email"].lower()
 
-        async def attempt() -> tuple[Reply[models.User], bool]:
+        async def attempt() -> tuple[Reply[models.User], set[str]]:
             async with self._sessions.write.begin() as session:
                 record = await self._load_in(session, user_id)
                 if if_match_fails(if_match, etag(record)):
                     raise PreconditionFailedError
                 changed = {k: v for k, v in values.items() if getattr(record, k) != v}
+                refuse_own_access_change(principal, user_id, set(changed))
                 if "role" in changed and principal.role != ADMIN:
                     raise RoleChangeForbiddenError
                 if "role" in changed or "active" in changed:
@@ -299,7 +330,7 @@ class UsersService:
                         setattr(record, name, value)
                     record.updated_at = max(utc_now(), record.updated_at)
                     await UserRepository(session).flush()
-                return Reply(view(record), headers=representation_headers(record)), bool(changed)
+                return Reply(view(record), headers=representation_headers(record)), set(changed)
 
         return await _optimistically(if_match, attempt)
 
@@ -328,12 +359,16 @@ async def _keep_an_admin(session: Any, record: UserRecord, *, role: str | None, 
     """Refuse (409) a change that would leave no active admin: nobody could then manage roles."""
     if record.role != ADMIN or not record.active or (role == ADMIN and active):
         return
-    others = await session.scalar(
-        select(func.count())
-        .select_from(UserRecord)
-        .where(UserRecord.role == ADMIN, UserRecord.active.is_(True), UserRecord.id != record.id)
+    # The active admins' rows locked (in id order, so two such changes never deadlock): a concurrent change of
+    # another admin waits for this transaction and then sees its result, instead of both counting the other
+    # (write skew). PostgreSQL needs the lock; SQLite runs one write transaction at a time and ignores it.
+    admins = await session.scalars(
+        select(UserRecord.id)
+        .where(UserRecord.role == ADMIN, UserRecord.active.is_(True))
+        .order_by(UserRecord.id)
+        .with_for_update()
     )
-    if not others:
+    if not any(admin_id != record.id for admin_id in admins):
         raise LastAdminError
 
 

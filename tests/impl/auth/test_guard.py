@@ -6,6 +6,7 @@ import asyncio
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +14,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from impl.app import create_app
+from impl.auth.account_states import AccountStates
 from impl.auth.errors import UnauthorizedError
 from impl.auth.guard import AccessGuard
 from impl.auth.signing_keys import SigningKeys
 from impl.auth.token_blacklist import MemoryTokenBlacklist
 from impl.auth.tokens import TokenService
+from impl.platform.events import MemoryEventBus
 from impl.platform.rate_limit import RateLimiter
 from tests.conftest import ADMIN_EMAIL, bearer, sign_in, test_settings
 from tests.impl.auth.conftest import AUTH, PASSWORD, login, register
@@ -148,11 +151,30 @@ def test_a_trusted_proxy_names_the_client(tmp_path: Path) -> None:
     assert other == [401]
 
 
+@dataclass(frozen=True)
+class _Member:
+    id: uuid.UUID
+    email: str = "member@example.com"
+    name: str = "Member"
+    role: str = "user"
+    active: bool = True
+    password_hash: str | None = None
+
+
+async def _always_active(user_id: uuid.UUID) -> _Member:
+    return _Member(id=user_id)
+
+
 def _bare_guard() -> tuple[AccessGuard, TokenService, MemoryTokenBlacklist]:
     tokens = TokenService(keys=SigningKeys.symmetric(secret="x" * 40), issuer="charter", audience="charter-api")
     blacklist = MemoryTokenBlacklist()
     return (
-        AccessGuard(tokens=tokens, blacklist=blacklist, limiter=RateLimiter(policies={}, redis_url=None)),
+        AccessGuard(
+            tokens=tokens,
+            blacklist=blacklist,
+            states=AccountStates(read=_always_active, bus=MemoryEventBus()),
+            limiter=RateLimiter(policies={}, redis_url=None),
+        ),
         tokens,
         blacklist,
     )

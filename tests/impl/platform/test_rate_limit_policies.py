@@ -23,11 +23,19 @@ def no_override(name: str) -> str | None:
     return None
 
 
-def test_the_spec_declares_three_policies() -> None:
+def test_the_spec_declares_four_policies() -> None:
     policies = policies_from_spec(declared(), override=no_override)
 
     assert policies == {
         "auth": RateLimitPolicy(name="auth", amount=5, window_seconds=300, strategy="moving-window", fail_closed=True),
+        "refresh": RateLimitPolicy(
+            name="refresh",
+            amount=10,
+            window_seconds=300,
+            strategy="moving-window",
+            fail_closed=True,
+            counted_per="session",
+        ),
         "uploads": RateLimitPolicy(
             name="uploads", amount=10, window_seconds=300, strategy="moving-window", fail_closed=True
         ),
@@ -73,3 +81,9 @@ def test_a_broken_declaration_refuses_to_start(entry: dict[str, Any]) -> None:
 def test_a_policy_name_must_be_a_header_token() -> None:
     with pytest.raises(PolicyError):
         policies_from_spec({"has space": {"limit": 1, "window_seconds": 1}}, override=no_override)
+
+
+def test_a_policy_counted_per_something_unknown_is_refused() -> None:
+    entry = {"limit": 1, "window_seconds": 1, "counted_per": "planet"}
+    with pytest.raises(PolicyError, match="counted_per"):
+        policies_from_spec({"odd": entry}, override=no_override)
