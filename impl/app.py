@@ -56,6 +56,8 @@ from impl.platform.events import create_event_bus
 from impl.platform.idempotency import IdempotencyStore
 from impl.platform.metrics import Metrics, multiprocess_dir_from_env
 from impl.platform.metrics_endpoint import MetricsEndpoint, metrics_access
+from impl.platform.middleware.access_log import AccessLog
+from impl.platform.middleware.answered import AnsweredRequests
 from impl.platform.middleware.body_limit import BodyLimitMiddleware
 from impl.platform.middleware.deprecation import DeprecationHeadersMiddleware
 from impl.platform.middleware.edge import EdgeMiddleware
@@ -96,17 +98,14 @@ DOCS_PAGES = (*sorted(path for path in DOCUMENTATION_PATHS if not path.endswith(
 class CharterApp(FastAPI):
     """FastAPI that describes itself with the hand-written document and puts the edge middleware outermost."""
 
-    metrics: Metrics | None = None  # set by create_app; the edge middleware counts every request with it
+    answered: AnsweredRequests | None = None  # set by create_app: the way out (counters, access line) of each answer
     deadlines: RequestDeadlines | None = None  # set by create_app; the edge middleware keeps the time budget
     tracing: Tracing | None = None  # set by create_app when TRACING_ENABLED; otherwise no tracing layer at all
 
-    def __init__(
-        self, *, document: OpenApiDocument, trusted_proxies: list[str], access_log: bool = True, **kwargs: Any
-    ) -> None:
+    def __init__(self, *, document: OpenApiDocument, trusted_proxies: list[str], **kwargs: Any) -> None:
         super().__init__(title=document.title, version=document.version, **kwargs)
         self.document = document
         self.trusted_proxies = trusted_proxies
-        self.access_log = access_log
 
     def openapi(self) -> dict[str, Any]:
         # Never FastAPI's code-derived schema: whoever asks the app (tools, tests) gets the contract itself.
@@ -130,8 +129,7 @@ class CharterApp(FastAPI):
         return EdgeMiddleware(
             app,
             security=SecurityHeaders(docs_paths=DOCS_PAGES),
-            metrics=RequestMetrics(self.metrics) if self.metrics is not None else None,
-            access_log=self.access_log,
+            answered=self.answered,
             deadlines=self.deadlines,
         )
 
@@ -154,6 +152,10 @@ def create_app(settings: Settings, *, tune_collector: bool = False) -> FastAPI:
     document = OpenApiDocument.load(settings.spec_path)
     # This app's own registry (never prometheus-client's global one); shared files when workers are several.
     metrics = Metrics(multiprocess_dir=multiprocess_dir_from_env())
+    # The way out of each answered request: the edge records it, then the counters and the access line are made.
+    answered = AnsweredRequests(
+        metrics=RequestMetrics(metrics), access_log=AccessLog() if settings.access_log else None
+    )
     # Engines connect lazily: building one here does no I/O; the lifespan migrates and disposes of it. PostgreSQL
     # connections open through the database's breaker (None for SQLite).
     db_breaker = database_breaker(settings)
@@ -331,6 +333,7 @@ def create_app(settings: Settings, *, tune_collector: bool = False) -> FastAPI:
             await cache.close()
             await engine.dispose()
             await remove_mock_data(settings)  # a no-op unless APP_ENV=mock
+            answered.flush()  # the last answers' counts and access lines
             await metrics.close()
             if tracing is not None:
                 await tracing.shutdown()  # last: exports the spans of everything above
@@ -338,7 +341,6 @@ def create_app(settings: Settings, *, tune_collector: bool = False) -> FastAPI:
     app = CharterApp(
         document=document,
         trusted_proxies=settings.trusted_proxies,
-        access_log=settings.access_log,
         debug=False,  # never render tracebacks, whatever the environment
         openapi_url=None,
         docs_url=None,
@@ -349,7 +351,8 @@ def create_app(settings: Settings, *, tune_collector: bool = False) -> FastAPI:
     app.state.events = events
     app.state.streams = stream_hub
     app.state.metrics = metrics
-    app.metrics = metrics
+    app.state.answered = answered
+    app.answered = answered
     app.state.tracing = tracing
     app.tracing = tracing
     app.state.shutdown = shutdown
@@ -394,7 +397,7 @@ def create_app(settings: Settings, *, tune_collector: bool = False) -> FastAPI:
     metrics_token = settings.metrics_token.get_secret_value() if settings.metrics_token is not None else None
     # Included (its access dependency comes with the inclusion), after the API's routes: requests walk past it.
     app.include_router(
-        build_observability_router(MetricsEndpoint(metrics=metrics)),
+        build_observability_router(MetricsEndpoint(metrics=metrics, answered=answered)),
         dependencies=[] if settings.metrics_public else [Depends(metrics_access(token=metrics_token))],
     )
 

@@ -139,10 +139,11 @@ def test_probes_and_scrapes_are_not_traced(traced: TracedApp) -> None:
 
 def test_the_access_log_names_the_trace_of_the_server_span(traced: TracedApp) -> None:
     with captured_logs() as logs:
+        logs.follow(traced.client.app.state.answered)  # type: ignore[attr-defined]
         traced.sign_in()  # no traceparent: the trace ID is the one the server span started
         traced.sign_in(traceparent=TRACEPARENT)
+        first, second = logs.access_lines()
 
-    first, second = logs.access_lines()
     new_trace, continued = traced.server_spans()
     assert first["trace_id"] == hex_trace_id(new_trace)
     assert second["trace_id"] == hex_trace_id(continued) == TRACE_ID
@@ -153,11 +154,12 @@ def test_tracing_is_off_by_default_and_then_installs_nothing(tmp_path: Path) -> 
 
     assert app.state.tracing is None
     with TestClient(app) as client, captured_logs() as logs:
+        logs.follow(app.state.answered)
         assert client.get("/livez").status_code == 200
         layers = middleware_chain(app)
+        [line] = logs.access_lines()
     assert not any(isinstance(layer, OpenTelemetryMiddleware) for layer in layers)
     assert len(layers) > 3  # the chain was really walked (request ID, access log, ...)
-    [line] = logs.access_lines()
     assert "trace_id" not in line  # no span, so no trace the caller did not send
 
 
