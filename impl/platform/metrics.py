@@ -30,7 +30,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess, values
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    ProcessCollector,
+    generate_latest,
+    multiprocess,
+    values,
+)
 
 logger = logging.getLogger("charter.metrics")
 
@@ -86,6 +95,9 @@ class Metrics:
             self.registry = CollectorRegistry()
             multiprocess.MultiProcessCollector(self.registry, path=str(multiprocess_dir))  # type: ignore[no-untyped-call]
             self._home = None
+        # The standard process_* metrics (CPU, memory, open files, start time) of the process that answers the
+        # scrape: with several workers, of that worker (the library does not aggregate them across processes).
+        ProcessCollector(registry=self.registry)
         self.http_requests = Counter(
             "http_requests_total",
             "HTTP requests answered, by method, route template and status.",
