@@ -7,8 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx2 as httpx
-from prometheus_client import generate_latest
 import pytest
+from prometheus_client import generate_latest
 
 from impl.platform.metrics import MULTIPROCESS_ENV, Metrics
 from tests.impl.platform.metrics_scrape import sample
