@@ -146,7 +146,14 @@ def build_services(settings: Settings) -> Services:
         readiness.register("rate_limit_store", limiter.ping)
         readiness.register("token_blacklist", blacklist.ping)
         readiness.register("event_bus", events.ping)
-    guard = AccessGuard(tokens=tokens, blacklist=blacklist, limiter=limiter, on_failure=metrics.auth_failed)
+    guard = AccessGuard(
+        tokens=tokens,
+        blacklist=blacklist,
+        limiter=limiter,
+        on_failure=metrics.auth_failed,
+        # The admins' health page answers (degraded) during a Redis outage, when it is needed.
+        diagnostics=frozenset({"getHealthDetailed"}),
+    )
 
     hasher = PasswordHasher(
         time_cost=settings.password_hash_iterations,
