@@ -35,6 +35,15 @@ async def _diff(database_url: str) -> list[Any]:
         await engine.dispose()
 
 
+async def start_up(settings: Settings, database_url: str, *, mode: str) -> None:
+    """What a starting worker does with the migrations, with its own engine."""
+    engine = create_engine(settings)
+    try:
+        await apply_or_check(engine, database_url=database_url, mode=mode)
+    finally:
+        await engine.dispose()
+
+
 def test_upgrade_from_empty_matches_the_models_exactly(database_url: str) -> None:
     command.upgrade(alembic_config(database_url), "head")
     assert asyncio.run(_diff(database_url)) == []
@@ -52,11 +61,7 @@ def test_check_mode_refuses_a_database_behind_the_code(database_url: str, tmp_pa
     settings = Settings(app_env="test", data_dir=tmp_path, database_url=database_url)  # type: ignore[arg-type]
 
     async def check() -> None:
-        engine = create_engine(settings)
-        try:
-            await apply_or_check(engine, database_url=database_url, mode="check")
-        finally:
-            await engine.dispose()
+        await start_up(settings, database_url, mode="check")
 
     with pytest.raises(PendingMigrationsError, match=f"needs {head_revision(database_url)}"):
         asyncio.run(check())
@@ -70,14 +75,7 @@ def test_workers_starting_together_on_a_fresh_database_all_start(database_url: s
     settings = Settings(app_env="test", data_dir=tmp_path, database_url=database_url)  # type: ignore[arg-type]
 
     def start_worker(_: int) -> None:
-        async def migrate() -> None:
-            engine = create_engine(settings)
-            try:
-                await apply_or_check(engine, database_url=database_url, mode="apply")
-            finally:
-                await engine.dispose()
-
-        asyncio.run(migrate())
+        asyncio.run(start_up(settings, database_url, mode="apply"))
 
     with ThreadPoolExecutor(4) as workers:
         list(workers.map(start_worker, range(4)))  # re-raises a worker's failure

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -23,6 +20,7 @@ from impl.app import create_app
 from impl.platform.tracing import Tracing, traces_url
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, test_settings
 from tests.impl.platform.log_capture import captured_logs
+from tests.otlp_collector import Collector, otlp_collector
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 PARENT_SPAN_ID = "00f067aa0ba902b7"
@@ -171,38 +169,10 @@ def test_when_on_the_tracing_middleware_sits_just_inside_the_request_id(traced: 
     assert isinstance(layers[1], OpenTelemetryMiddleware)
 
 
-@dataclass
-class Collector:
-    """A stand-in OTLP/HTTP collector: records the path and content type of each export it receives."""
-
-    url: str
-    exports: list[tuple[str, str]] = field(default_factory=list)
-
-
 @pytest.fixture
 def collector() -> Iterator[Collector]:
-    exports: list[tuple[str, str]] = []
-
-    class Receiver(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            exports.append((self.path, self.headers.get("Content-Type", "")))
-            self.send_response(200)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield Collector(url=f"http://127.0.0.1:{server.server_address[1]}", exports=exports)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with otlp_collector() as running:
+        yield running
 
 
 def test_spans_still_queued_are_exported_to_the_collector_at_shutdown(tmp_path: Path, collector: Collector) -> None:
