@@ -84,7 +84,7 @@ def tune_garbage_collector() -> None:
     """Only in the process that serves the app (never in one that makes many apps: the tests)."""
     # What start-up made (modules, the spec, the models, the app) lives as long as the process. Frozen, the
     # collector stops re-examining those ~150k objects in every full collection: under load those ran every few
-    # seconds and took ~100 ms each (the service's p99; issue 7), now ~1 ms. Frozen objects are never collected.
+    # seconds and took ~100 ms each (the service's p99), now ~1 ms. Frozen objects are never collected.
     gc.collect()
     gc.freeze()
     # A young collection runs whenever 700 more objects have been made than freed. A loaded worker holds a thousand

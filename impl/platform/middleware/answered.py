@@ -15,7 +15,7 @@ anywhere else: no process-wide list of pending writers, no hook in the logging h
 Why at the end of the iteration: the bookkeeping after an answer does not need to happen inside the request.
 Gathered and done once per iteration, it is one write instead of one per request, and its code and data stay in
 the processor's caches from one record to the next: done one request at a time, it was half of what the edge did
-per request (issue 7's profile of the running service, ``make bench``). A record waits no longer than the loop's
+per request (a profile of the running service under ``make bench``). A record waits no longer than the loop's
 current iteration: the flush is scheduled with ``call_soon`` when the first record arrives, so it runs after the
 callbacks already ready, before the loop next waits for I/O.
 

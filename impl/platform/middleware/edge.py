@@ -9,7 +9,7 @@ lives in its own module (request_id, request_timeout, rate_limit_headers, securi
 sequences them.
 
 One layer, not five: a pure-ASGI layer costs a coroutine per request and one more per message it wraps. Five of
-them were a third of a ``GET /health`` answer (``make bench``; issue 7's profiles). The edge is outermost, outside
+them were a third of a ``GET /health`` answer (``make bench`` and its profiles). The edge is outermost, outside
 Starlette's error middleware, so a 500 is stamped, counted and logged like every other answer.
 """
 
