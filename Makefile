@@ -81,6 +81,10 @@ release: $(SYNCED) ## Release the spec as spec/released/openapi-<info.version>.y
 	$(BIN)/python -m scripts.check_breaking --release
 
 .PHONY: migration
+.PHONY: migrate
+migrate: $(SYNCED) ## Apply the Alembic migrations to the configured database (DATABASE_URL, DATA_DIR), under the workers' lock
+	$(BIN)/python -m scripts.migrate
+
 migration: $(SYNCED) ## Write a new Alembic migration from the models (MSG="what changed"), on a scratch SQLite file
 	@test -n "$(MSG)" || { echo 'usage: make migration MSG="what changed"'; exit 2; }
 	$(BIN)/python -m scripts.new_migration "$(MSG)"

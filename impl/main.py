@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import logging
 import math
+import os
+import shutil
+import tempfile
+from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI
 
 from impl.app import create_app
 from impl.platform.log_config import configure_logging
-from impl.platform.settings import get_settings
+from impl.platform.metrics import MULTIPROCESS_ENV, multiprocess_dir_from_env
+from impl.platform.settings import Settings, get_settings
 
 
 def app_factory() -> FastAPI:
@@ -30,6 +35,28 @@ def main() -> None:
             "WORKERS=%d without REDIS_URL: logouts and rate limits are per worker; set REDIS_URL to share them",
             settings.workers,
         )
+    made_metrics_dir = shared_metrics_dir(workers=settings.workers)
+    try:
+        serve(settings)
+    finally:
+        if made_metrics_dir is not None:
+            shutil.rmtree(made_metrics_dir, ignore_errors=True)
+
+
+def shared_metrics_dir(*, workers: int) -> Path | None:
+    """With several workers each process counts only its own requests, and a scrape would see whichever worker
+    answered it. prometheus-client shares them through files in PROMETHEUS_MULTIPROC_DIR; when it is not set, a
+    fresh private directory is made and set for the workers (they inherit the environment and import the library
+    after it is set). Returns the directory made, removed when the server stops; None when none was needed."""
+    if workers <= 1 or multiprocess_dir_from_env() is not None:
+        return None
+    directory = Path(tempfile.mkdtemp(prefix="charter-metrics-"))
+    os.environ[MULTIPROCESS_ENV] = str(directory)
+    logging.getLogger("charter").info("WORKERS=%d: the workers share their metrics through %s", workers, directory)
+    return directory
+
+
+def serve(settings: Settings) -> None:
     uvicorn.run(
         "impl.main:app_factory",
         factory=True,

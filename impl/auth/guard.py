@@ -8,6 +8,7 @@ built once (policy lookups, role sets) is built when the router is, not per requ
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Literal
@@ -18,11 +19,13 @@ from generated.api._support import Principal
 from impl.auth.account_states import AccountStates
 from impl.auth.errors import ForbiddenError, NotYoursError, UnauthorizedError
 from impl.auth.sessions import session_key
-from impl.auth.token_blacklist import TokenBlacklist
+from impl.auth.token_blacklist import TokenBlacklist, TokenBlacklistUnavailableError
 from impl.auth.tokens import InvalidTokenError, TokenService
 from impl.platform.log_context import bind_log_context
 from impl.platform.middleware.rate_limit_headers import RATE_LIMIT_STATE
 from impl.platform.rate_limit import RateLimiter, RateLimitExceededError
+
+logger = logging.getLogger("charter.auth")
 
 OWNER_PARAMETER = "user_id"
 # Why a request got 401 (a metrics label): no token, a token that does not verify, or a revoked one.
@@ -56,7 +59,12 @@ class AccessGuard:
         states: AccountStates,
         limiter: RateLimiter,
         on_failure: Callable[[FailureReason], None] | None = None,
+        diagnostics: frozenset[str] = frozenset(),
     ) -> None:
+        """``diagnostics``: operation IDs that answer while the revocation store is unreachable (the admins' health
+        page, needed most during an outage): their token is checked without it, and a warning says so. Every other
+        operation fails closed (503)."""
+        self._diagnostics = diagnostics
         self._tokens = tokens
         self._blacklist = blacklist
         self._states = states
@@ -68,15 +76,17 @@ class AccessGuard:
             self._on_failure(reason)
         return UnauthorizedError(token_sent=reason != "missing")
 
-    async def authenticate(self, request: Request) -> Principal:
+    async def authenticate(self, request: Request, *, diagnostic: bool = False) -> Principal:
         """The caller of a request with a valid, unrevoked access token; otherwise 401."""
         token = bearer_token(request)
         if not token:
             raise self._refuse("missing" if token is None else "invalid")
-        return await self.authenticate_token(token)
+        return await self.authenticate_token(token, diagnostic=diagnostic)
 
-    async def authenticate_token(self, token: str) -> Principal:
-        """The owner of a valid, unrevoked access token however it arrived (a WebSocket subprotocol, too); else 401."""
+    async def authenticate_token(self, token: str, *, diagnostic: bool = False) -> Principal:
+        """The owner of a valid, unrevoked access token however it arrived (a WebSocket subprotocol, too); else 401.
+
+        ``diagnostic``: for a diagnostic operation, an unreachable revocation store is logged, not a 503."""
         if not token:
             raise self._refuse("missing")
         try:
@@ -86,8 +96,16 @@ class AccessGuard:
             raise self._refuse("invalid") from None
         if claims.role is None:
             raise self._refuse("invalid")
-        # Fails closed: an unreachable shared blacklist is a 503, never a revoked token let through.
-        if await self._blacklist.any_revoked(claims.token_id, session_key(claims.family_id)):
+        # Fails closed: an unreachable shared blacklist is a 503, never a revoked token let through (but for the
+        # diagnostics, whose answer is worth most while it is down: read-only, and for admins only).
+        try:
+            revoked = await self._blacklist.any_revoked(claims.token_id, session_key(claims.family_id))
+        except TokenBlacklistUnavailableError:
+            if not diagnostic:
+                raise
+            logger.warning("token revocation could not be checked (the store is unreachable); a diagnostic answered")
+            revoked = False
+        if revoked:
             raise self._refuse("revoked")
         # The token says who; the account as it is now says what they may do (its role claim is not the authority).
         state = await self._states.current(subject)
@@ -123,9 +141,11 @@ class AccessGuard:
     def authorize(
         self, *, operation_id: str, roles: frozenset[str], self_only: frozenset[str], rate_limit: str | None
     ) -> Callable[[Request], Awaitable[Principal]]:
+        diagnostic = operation_id in self._diagnostics
+
         async def dependency(request: Request) -> Principal:
             try:
-                principal: Principal | None = await self.authenticate(request)
+                principal: Principal | None = await self.authenticate(request, diagnostic=diagnostic)
                 failure: UnauthorizedError | None = None
             except UnauthorizedError as error:
                 principal, failure = None, error

@@ -166,14 +166,6 @@ class AuthService:
         ended = await self._sessions.revoke_all(user_id=user_id)
         await self._end_sessions(ended, already_revoked=True)
 
-    async def hash_new_password(self, password: str, *, email: str, name: str, pointer: str) -> str:
-        """Check a new password against the rules (422 at ``pointer``) and hash it; users' admin-set passwords."""
-        password = normalise(password)
-        reasons = self._policy.problems(password, email=email, name=name)
-        if reasons:
-            raise PasswordRejectedError(pointer=pointer, reasons=reasons)
-        return await self._hasher.hash(password)
-
     # --- helpers -----------------------------------------------------------------------------------------------
     async def bootstrap_admin(self, *, email: str, password: str) -> bool:
         """Create (or promote) the first admin when none exists. The password must pass the password rules."""

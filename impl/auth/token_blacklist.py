@@ -14,6 +14,7 @@ from typing import ClassVar, Protocol
 
 from impl.platform.circuit_breaker import BreakerOpenError, DependencyBreaker
 from impl.platform.problems import ProblemError
+from impl.platform.redis_client import redis_client
 from impl.platform.redis_errors import redis_errors
 
 DEFAULT_PREFIX = "charter:revoked:"
@@ -130,19 +131,9 @@ class RedisTokenBlacklist:
         breaker: DependencyBreaker | None = None,
     ) -> None:
         self._breaker = breaker or DependencyBreaker(name="redis")
-        # Short timeouts and one immediate retry (for a pooled connection the server dropped): a hung Redis costs
-        # a request about a second and a 503, not the whole request budget; redis-py's default retries for longer.
-        # Imported here, so only with REDIS_URL: redis-py costs a worker ~20 MB (see impl.platform.redis_errors).
-        import redis.asyncio
-        from redis.asyncio.retry import Retry
-        from redis.backoff import NoBackoff
-
-        self._redis = redis.asyncio.Redis.from_url(
-            redis_url,
-            socket_timeout=socket_timeout,
-            socket_connect_timeout=socket_timeout,
-            retry=Retry(NoBackoff(), 1),
-        )
+        # Fail-fast options (impl/platform/redis_client.py): a hung Redis costs a request about a second and a 503,
+        # not the whole request budget.
+        self._redis = redis_client(redis_url, max_connections=100, socket_timeout=socket_timeout)
         self._prefix = key_prefix
         self._clock = clock
 

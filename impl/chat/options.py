@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection
 from dataclasses import dataclass
 
 from impl.platform.cors import OPEN_ENVIRONMENTS
+from impl.platform.rate_limit import parse_rate
 from impl.platform.settings import Settings
 
 SUBPROTOCOL = "charter.chat.v1"
@@ -15,15 +15,6 @@ MAX_ROOMS = 20
 # A client this broken is better disconnected than answered forever.
 MAX_INVALID_IN_A_ROW = 5
 WILDCARD = "*"
-_RATE = re.compile(r"\s*(\d+)\s*/\s*(\d+(?:\.\d+)?)\s*")
-
-
-def parse_rate(rate: str) -> tuple[int, float]:
-    """``"<messages>/<seconds>"`` (e.g. ``"20/10"``) as (messages, seconds)."""
-    match = _RATE.fullmatch(rate)
-    if match is None or int(match[1]) < 1 or float(match[2]) <= 0:
-        raise ValueError(f"chat rate limit {rate!r} is not of the form <messages>/<seconds>, both positive")
-    return int(match[1]), float(match[2])
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -41,11 +32,12 @@ class ChatOptions:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ChatOptions:
+        # The service's one rate notation (``"20/10"``: messages per seconds; limits' ``"20/minute"`` too).
         amount, seconds = parse_rate(settings.ws_rate_limit)
         return cls(
             max_message_bytes=settings.ws_max_message_bytes,
             rate_amount=amount,
-            rate_seconds=seconds,
+            rate_seconds=float(seconds),
             allowed_origins=frozenset(o.strip() for o in settings.cors_allow_origins if o.strip()),
             any_origin=origins_are_open(app_env=settings.app_env, allow_origins=settings.cors_allow_origins),
             queue_size=settings.event_queue_size,

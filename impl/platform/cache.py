@@ -27,6 +27,7 @@ from pydantic import TypeAdapter
 
 from impl.platform.circuit_breaker import BreakerOpenError, DependencyBreaker, single_failure_breaker
 from impl.platform.problems import ProblemError
+from impl.platform.redis_client import redis_client
 from impl.platform.redis_errors import redis_errors
 
 logger = logging.getLogger("charter.cache")
@@ -217,24 +218,7 @@ class RedisCache:
         self._prefix = prefix
         self._generation_ttl = generation_ttl
         self._breaker = breaker or single_failure_breaker(name="redis", backoff_seconds=failure_backoff)
-        # A blocking pool: when every connection is busy a call waits (up to socket_timeout) for one; the default
-        # pool raises at once, which under a burst of requests would fail invalidations with 503s for no reason.
-        # One retry, immediately: it covers a pooled connection the server has dropped. redis-py's default
-        # (10 retries with backoff) would hold a request for seconds when Redis is down.
-        # Imported here, so only with REDIS_URL: redis-py costs a worker ~20 MB (see impl.platform.redis_errors).
-        import redis.asyncio
-        from redis.asyncio.retry import Retry
-        from redis.backoff import NoBackoff
-
-        pool = redis.asyncio.BlockingConnectionPool.from_url(
-            url,
-            max_connections=max_connections,
-            timeout=socket_timeout,
-            socket_timeout=socket_timeout,
-            socket_connect_timeout=socket_timeout,
-            retry=Retry(NoBackoff(), 1),
-        )
-        self._client = redis.asyncio.Redis.from_pool(pool)
+        self._client = redis_client(url, max_connections=max_connections, socket_timeout=socket_timeout)
         self._set_if_generation = self._client.register_script(_SET_IF_GENERATION)
         self._delete = self._client.register_script(_DELETE)
 

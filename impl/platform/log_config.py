@@ -9,11 +9,12 @@ Because records still travel through stdlib logging, pytest's ``caplog`` keeps w
 process-wide by nature (logging is), so only the process entry points (``impl.main``) call it; calling it again
 replaces our handler rather than adding a second one.
 
-The one exception is the access line (one per request, the hot path): :class:`AccessLines` renders it with the
+The one exception is the access line (one per request, the hot path): :class:`ServiceHandler` renders it with the
 same context, timestamp, redaction and renderer, straight to our handler's stream. Going through stdlib (a
 ``LogRecord``, ``findCaller``, the formatter's copy of the record and its pre-chain) was as costly as the rest of a
-``GET /health`` answer in the service (``ACCESS_LOG=false`` doubled its rate). The edge hands over the lines of one
-iteration of the event loop together at its end, rendered and written in one write (see :meth:`AccessLines.write`).
+``GET /health`` answer in the service (``ACCESS_LOG=false`` doubled its rate). The edge's records of one iteration
+of the event loop arrive together at its end, rendered and written in one write (:meth:`ServiceHandler.write_lines`;
+the way there: impl/platform/middleware/answered.py), holding the handler's lock only for the write itself.
 """
 
 from __future__ import annotations
@@ -23,10 +24,8 @@ import logging
 import sys
 import time
 import traceback
-import weakref
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from typing import IO, Any, Literal, Protocol, TypeVar
+from typing import IO, Any, Literal, TypeVar
 
 import orjson
 import structlog
@@ -53,42 +52,18 @@ AccessRenderer = Callable[[dict[str, Any], Mapping[str, Any], float], str]
 AccessLineOf = Callable[[V], tuple[dict[str, Any], Mapping[str, Any], float]]
 
 
-class PendingLines(Protocol):
-    """Something holding access lines not yet written (the edge's batch of answered requests)."""
-
-    def settle(self) -> None: ...
-
-
-# Every holder of unwritten access lines, settled before any record is written and whenever a handler is flushed,
-# so that the stream keeps the order in which lines were made. Process-wide like the logging it orders; weak, so a
-# holder (an app's edge) leaves with its app.
-_pending: weakref.WeakSet[Any] = weakref.WeakSet()
-
-
-def write_before_records(holder: PendingLines) -> None:
-    """``holder.settle()`` writes access lines made earlier: it runs before any later record is written."""
-    _pending.add(holder)
-
-
-def _write_pending() -> None:
-    for holder in list(_pending):
-        holder.settle()
-
-
-class _StreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
+class ServiceHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """Writes to the given stream, or to whatever ``sys.stderr`` is at the time of each record.
 
     Resolving stderr late (as logging's own last-resort handler does) keeps working when it is replaced later
-    (pytest's capture, a daemon redirecting it).
-
-    Access lines arrive in groups (:meth:`AccessLines.write`), one write each. Before it writes any other record, and
-    whenever it is flushed (``logging.shutdown`` does at exit), the lines not yet written are (see
-    :func:`write_before_records`), so the stream keeps the order in which lines were made.
+    (pytest's capture, a daemon redirecting it). Access lines arrive in groups (:meth:`write_lines`), one write
+    each, rendered by ``render_access`` (the same context, timestamp, redaction and renderer as every record).
     """
 
-    def __init__(self, stream: IO[str] | None) -> None:
+    def __init__(self, stream: IO[str] | None, *, render_access: AccessRenderer) -> None:
         super().__init__()
         self._fixed_stream = stream
+        self.render_access = render_access
 
     @property
     def stream(self) -> IO[str]:
@@ -98,7 +73,11 @@ class _StreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
     def stream(self, value: IO[str]) -> None:
         pass  # StreamHandler.__init__ assigns it; the property above decides
 
-    def write_lines(self, render: AccessRenderer, line_of: AccessLineOf[V], records: Iterable[V]) -> None:
+    def write_lines(self, line_of: AccessLineOf[V], records: Iterable[V]) -> None:
+        """One access line (``event: request``, logger ``charter.access``) per record, from what ``line_of`` makes of
+        it (its fields, the request's log context, its time), written now in one write. A line that cannot be
+        rendered is reported on stderr, and the others are written."""
+        render = self.render_access
         rendered = []
         for record in records:
             try:
@@ -109,7 +88,8 @@ class _StreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
                     traceback.print_exc(file=sys.stderr)
         if not rendered:
             return
-        self.acquire()  # as records are written: a thread's record never lands inside these lines
+        self.acquire()  # as records are written: a thread's record never lands inside these lines (rendered first:
+        # nothing but the write happens under the lock)
         try:
             stream = self.stream
             stream.write(self.terminator.join(rendered) + self.terminator)
@@ -118,15 +98,6 @@ class _StreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
             pass
         finally:
             self.release()
-
-    def handle(self, record: logging.LogRecord) -> bool:
-        # Before the handler's lock is taken (a holder takes its own lock, then this one, as its lines are written).
-        _write_pending()  # the lines made before this record come first
-        return super().handle(record)
-
-    def flush(self) -> None:
-        _write_pending()  # a reader of the stream (the tests' log capture) flushes first
-        super().flush()
 
 
 def drop_color_message(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
@@ -213,27 +184,6 @@ def build_formatter(log_format: LogFormat, stream: IO[str] | None = None) -> str
     )
 
 
-@dataclass(frozen=True, slots=True)
-class AccessLines:
-    """Where access lines go while our handler is installed (the renderer is built once per configuration)."""
-
-    handler: _StreamHandler
-    render: AccessRenderer
-
-    def write(self, line_of: AccessLineOf[V], records: Iterable[V]) -> None:
-        """One access line (``event: request``, logger ``charter.access``) per record, rendered like every line from
-        what ``line_of`` makes of it (its fields, the request's log context, its time), and written now, all in one
-        write. A line that cannot be rendered is reported on stderr, and the others are written.
-
-        The edge hands over each iteration of the event loop's lines together, at its end (see
-        impl/platform/middleware/answered.py), and registers with :func:`write_before_records`.
-        """
-        self.handler.write_lines(self.render, line_of, records)
-
-
-_access_lines: AccessLines | None = None  # set by configure_logging; None: logging is not ours (nothing written)
-
-
 def _access_renderer(log_format: LogFormat, stream: IO[str] | None) -> AccessRenderer:
     render = renderer(log_format, stream)
     as_json = log_format == "json"
@@ -261,15 +211,18 @@ def _access_renderer(log_format: LogFormat, stream: IO[str] | None) -> AccessRen
     return render_line
 
 
-def access_lines() -> AccessLines | None:
-    """Where to write access lines, or None when nothing would be written: unless :func:`configure_logging`
-    installed our handler (it may since have been replaced: tests restore theirs) and the root level lets INFO
-    through, as a stdlib INFO record would have been treated."""
-    sink = _access_lines
+def access_handler() -> ServiceHandler | None:
+    """Where access lines go now, or None when nothing would be written: unless :func:`configure_logging` installed
+    our handler (it may since have been replaced: tests restore theirs) and the root level lets INFO through, as a
+    stdlib INFO record would have been treated. Asked once per batch of lines, so a reconfiguration takes effect
+    at the next one."""
     root = logging.root
-    if sink is None or not root.isEnabledFor(logging.INFO) or sink.handler not in root.handlers:
+    if not root.isEnabledFor(logging.INFO):
         return None
-    return sink
+    for handler in root.handlers:
+        if isinstance(handler, ServiceHandler):
+            return handler
+    return None
 
 
 def configure_logging(*, level: str, log_format: LogFormat, stream: IO[str] | None = None) -> None:
@@ -288,7 +241,7 @@ def configure_logging(*, level: str, log_format: LogFormat, stream: IO[str] | No
         # The chain above never depends on the settings (the handler does), so loggers may keep it.
         cache_logger_on_first_use=True,
     )
-    handler = _StreamHandler(stream)
+    handler = ServiceHandler(stream, render_access=_access_renderer(log_format, stream))
     handler.set_name(HANDLER_NAME)
     handler.setFormatter(build_formatter(log_format, stream))
 
@@ -297,8 +250,6 @@ def configure_logging(*, level: str, log_format: LogFormat, stream: IO[str] | No
         root.removeHandler(existing)
     root.addHandler(handler)
     root.setLevel(level.upper())
-    global _access_lines  # process-wide, like the root handler it writes through
-    _access_lines = AccessLines(handler=handler, render=_access_renderer(log_format, stream))
 
     for name in UVICORN_LOGGERS:
         uvicorn_logger = logging.getLogger(name)

@@ -1,7 +1,7 @@
 """The service's Prometheus metrics: one registry per app, every name prefixed ``charter_``.
 
 Counters and the latency histogram move where things happen: the metrics middleware (requests, recorded at the end
-of the event loop's iteration in which they were answered; a read of the registry records them first), the rate
+of the event loop's iteration in which they were answered; a scrape flushes them first), the rate
 limiter (rejections), the access guard (authentication failures), the cache (hits and misses). Levels owned by other
 objects (the requests in flight, the database pool, open chat connections and SSE streams, the event bus's
 subscriptions and queues) are *sampled*: read from their owner when /metrics is scraped, so no request pays for them.
@@ -25,14 +25,21 @@ import asyncio
 import contextlib
 import logging
 import os
-from bisect import bisect_left
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess, values
-from prometheus_client.metrics_core import Metric
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    ProcessCollector,
+    generate_latest,
+    multiprocess,
+    values,
+)
 
 logger = logging.getLogger("charter.metrics")
 
@@ -71,19 +78,6 @@ class _Sample:
     write: Callable[[float | Mapping[str, float]], None]
 
 
-class _SettleFirst:
-    """Registered first in a registry: any read of it (a scrape, a test's ``get_sample_value``) first settles what
-    is still waiting for the end of the loop's iteration (the request counters; see RequestMetrics)."""
-
-    def __init__(self) -> None:
-        self.hooks: list[Callable[[], None]] = []
-
-    def collect(self) -> Iterator[Metric]:
-        for hook in self.hooks:
-            hook()
-        return iter(())
-
-
 class Metrics:
     """The app's metrics. Created once by the app factory; ``exposition`` renders what a scrape returns."""
 
@@ -91,19 +85,19 @@ class Metrics:
         self.multiprocess_dir = multiprocess_dir
         self._samples: list[_Sample] = []
         self._sampler: asyncio.Task[None] | None = None
-        self._settle_first = _SettleFirst()
         if multiprocess_dir is None:
             self.registry = CollectorRegistry(auto_describe=True)
-            self.registry.register(self._settle_first)
             # Where the metrics below register: this app's registry (never prometheus-client's global one).
             self._home: CollectorRegistry | None = self.registry
         else:
             _require_multiprocess_storage(multiprocess_dir)
             # The metrics live in the shared files; the scrape registry holds only the collector that reads them.
             self.registry = CollectorRegistry()
-            self.registry.register(self._settle_first)  # (this worker's own; the others' settle within an iteration)
             multiprocess.MultiProcessCollector(self.registry, path=str(multiprocess_dir))  # type: ignore[no-untyped-call]
             self._home = None
+        # The standard process_* metrics (CPU, memory, open files, start time) of the process that answers the
+        # scrape: with several workers, of that worker (the library does not aggregate them across processes).
+        ProcessCollector(registry=self.registry)
         self.http_requests = Counter(
             "http_requests_total",
             "HTTP requests answered, by method, route template and status.",
@@ -165,19 +159,10 @@ class Metrics:
             child = self._cache_results[hit] = self.cache_requests.labels(result="hit" if hit else "miss")
         child.inc()
 
-    def settle_before_reads(self, settle: Callable[[], None]) -> None:
-        """``settle`` runs before every read of the registry: it brings in counts its owner has not yet recorded."""
-        self._settle_first.hooks.append(settle)
-
     def track_level(self, gauge: Gauge, read: Callable[[], float]) -> None:
-        """``gauge`` follows a level its owner keeps as a plain number: set from ``read`` before every read of the
-        registry, so this worker's scrape and a test see it exact, and, with shared files, by the periodic sampler
-        too (another worker's scrape sees it as of its last write, at most SAMPLE_INTERVAL_SECONDS old)."""
-
-        def write() -> None:
-            gauge.set(read())
-
-        self._settle_first.hooks.append(write)
+        """``gauge`` follows a level its owner keeps as a plain number: set from ``read`` at each scrape, and, with
+        shared files, by the periodic sampler too (another worker's scrape sees it as of its last write, at most
+        SAMPLE_INTERVAL_SECONDS old)."""
         self._samples.append(_Sample(read=read, write=lambda value: gauge.set(_number(value))))
 
     # -- sampled values -------------------------------------------------------------------------------------------
@@ -256,26 +241,6 @@ class Metrics:
         if self.multiprocess_dir is not None:
             # This worker's live gauges (in flight, connections) leave the sums; its counters stay counted.
             multiprocess.mark_process_dead(os.getpid(), str(self.multiprocess_dir))  # type: ignore[no-untyped-call]
-
-
-def observe_many(histogram: Histogram, amounts: list[float]) -> None:
-    """``histogram.observe(amount)`` for each of ``amounts`` (none negative or NaN, as durations are), with one
-    locked update per bucket they fall in and one for the sum, where ``observe`` takes two per amount.
-
-    ``histogram`` is a child (labels applied). It reads prometheus-client's layout of a histogram (the sorted
-    ``_upper_bounds`` ending in +Inf, one value per bucket in ``_buckets``, and ``_sum``): the library has no public
-    call for many observations. The version is pinned in uv.lock, and tests/impl/platform/test_metrics.py checks the
-    samples against ``observe``'s, so a change of layout fails there, not in production.
-    """
-    bounds: list[float] = histogram._upper_bounds
-    per_bucket = [0] * len(bounds)
-    for amount in amounts:
-        per_bucket[bisect_left(bounds, amount)] += 1  # the first bound >= amount, as observe's scan finds it
-    histogram._sum.inc(sum(amounts))
-    buckets = histogram._buckets
-    for index, count in enumerate(per_bucket):
-        if count:
-            buckets[index].inc(count)
 
 
 def _number(value: float | Mapping[str, float]) -> float:

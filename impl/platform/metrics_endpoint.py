@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from impl.platform.metrics import Metrics
+from impl.platform.middleware.answered import AnsweredRequests
 from impl.platform.problems import ProblemError
 
 REALM = 'Bearer realm="charter-metrics"'
@@ -31,10 +32,16 @@ class MetricsUnauthorizedError(ProblemError):
 
 
 class MetricsEndpoint:
-    def __init__(self, *, metrics: Metrics) -> None:
+    """``answered``: the app's pipeline of answered requests, flushed first so a scrape counts every request
+    answered so far (they are otherwise counted at the end of the loop's iteration)."""
+
+    def __init__(self, *, metrics: Metrics, answered: AnsweredRequests | None = None) -> None:
         self._metrics = metrics
+        self._answered = answered
 
     async def get_metrics(self) -> Response:
+        if self._answered is not None:
+            self._answered.flush()
         return Response(await self._metrics.exposition(), media_type=CONTENT_TYPE_PLAIN_0_0_4)
 
 

@@ -40,6 +40,7 @@ from impl.platform.circuit_breaker import (
     single_failure_breaker,
 )
 from impl.platform.problems import ProblemError
+from impl.platform.redis_client import redis_pool
 from impl.platform.redis_errors import redis_errors
 
 if TYPE_CHECKING:
@@ -215,22 +216,8 @@ class RateLimiter:
         if not enabled:
             return  # nothing is counted, so nothing is connected to
         if redis_url:
-            # Our own pool, so that a dead Redis fails fast: short connect/read timeouts, a bounded wait for a
-            # free connection, and one immediate retry (for a pooled connection the server dropped) instead of
-            # redis-py's default retries with backoff, which would hold every request for seconds.
-            # Imported here, so only with REDIS_URL: redis-py costs a worker ~20 MB (impl.platform.redis_errors).
-            import redis.asyncio
-            from redis.asyncio.retry import Retry
-            from redis.backoff import NoBackoff
-
-            self._pool = redis.asyncio.BlockingConnectionPool.from_url(
-                redis_url,
-                max_connections=100,
-                timeout=socket_timeout_seconds,
-                socket_timeout=socket_timeout_seconds,
-                socket_connect_timeout=socket_timeout_seconds,
-                retry=Retry(NoBackoff(), 1),
-            )
+            # Our own pool, so that a dead Redis fails fast (impl/platform/redis_client.py).
+            self._pool = redis_pool(redis_url, max_connections=100, socket_timeout=socket_timeout_seconds)
             # limits builds its client from the URL and options; given a pool it uses that one instead.
             self._storage = RedisStorage(
                 _storage_uri(redis_url),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import signal
 import threading
@@ -102,7 +103,9 @@ def chain_signal_handlers(shutdown: GracefulShutdown, loop: asyncio.AbstractEven
             continue
 
         def handler(received: int, frame: FrameType | None, previous: Any = previous) -> None:
-            loop.call_soon_threadsafe(start_draining)
+            # A signal handler runs in whatever the main thread was running, a request's task perhaps: the draining
+            # gets a fresh context, so no request's log context (its request_id) follows it into the shutdown.
+            loop.call_soon_threadsafe(start_draining, context=contextvars.Context())
             previous(received, frame)
 
         signal.signal(signum, handler)

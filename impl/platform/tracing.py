@@ -33,6 +33,7 @@ from impl.platform.settings import Settings
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SpanExporter
 
 logger = logging.getLogger("charter.tracing")
 
@@ -42,6 +43,8 @@ UNTRACED_PATHS = r"://[^/]+/(livez|readyz|health|metrics)$"
 TRACES_PATH = "/v1/traces"
 # Prometheus (impl/platform/metrics.py) is the service's metrics; the instrumentations' own stay unrecorded.
 NO_METRICS = NoOpMeterProvider()
+# How long a stopping process waits for the collector to take the spans still queued (see Tracing.shutdown).
+EXPORT_AT_SHUTDOWN_SECONDS = 3.0
 
 
 def traces_url(endpoint: str) -> str:
@@ -92,10 +95,12 @@ def name_span(scope: Scope) -> None:
 
 @dataclass
 class Tracing:
-    """One app's tracing: its provider, and whether this app patched the redis library (and so un-patches it)."""
+    """One app's tracing: its provider, whether this app patched the redis library (and so un-patches it), and the
+    exporter to the collector (None when spans are not exported)."""
 
     provider: TracerProvider
     patched_redis: bool
+    exporter: SpanExporter | None = None
 
     def middleware(self, app: ASGIApp) -> ASGIApp:
         """The server-span middleware around ``app``."""
@@ -114,12 +119,28 @@ class Tracing:
         return traced
 
     async def shutdown(self) -> None:
-        """Exports the spans still queued, then stops; the export's HTTP call runs off the event loop."""
+        """Exports the spans still queued, then stops; the export's HTTP call runs off the event loop.
+
+        For at most EXPORT_AT_SHUTDOWN_SECONDS: the exporter retries a collector that is down with backoff, up to
+        its timeout per batch, and the SDK waits up to 30 s for its worker, so a stopping process would ignore
+        SIGTERM that long. Past the bound, the exporter is shut down (which ends its retries) and the spans still
+        queued are dropped, said in a warning.
+        """
         if self.patched_redis:
             from opentelemetry.instrumentation.redis import RedisInstrumentor
 
             RedisInstrumentor().uninstrument()
-        await asyncio.to_thread(self.provider.shutdown)
+        stopping = asyncio.ensure_future(asyncio.to_thread(self.provider.shutdown))
+        try:
+            await asyncio.wait_for(asyncio.shield(stopping), EXPORT_AT_SHUTDOWN_SECONDS)
+        except TimeoutError:
+            logger.warning(
+                "the collector did not take the queued spans within %g s; the rest are dropped",
+                EXPORT_AT_SHUTDOWN_SECONDS,
+            )
+            if self.exporter is not None:
+                self.exporter.shutdown()
+            await stopping
 
 
 def setup_tracing(
@@ -157,9 +178,11 @@ def setup_tracing(
     if settings.otlp_endpoint is not None:
         # Spans queue in memory and a background thread exports them in batches: requests never wait on the
         # collector. OTEL_EXPORTER_OTLP_HEADERS / _TIMEOUT / _CERTIFICATE still apply (read here, not at import).
-        exporter = OTLPSpanExporter(endpoint=traces_url(settings.otlp_endpoint), meter_provider=NO_METRICS)
-        provider.add_span_processor(BatchSpanProcessor(exporter))
+        otlp = OTLPSpanExporter(endpoint=traces_url(settings.otlp_endpoint), meter_provider=NO_METRICS)
+        provider.add_span_processor(BatchSpanProcessor(otlp))
+        exporter: SpanExporter | None = otlp
     else:
+        exporter = None
         logger.warning("TRACING_ENABLED without OTLP_ENDPOINT: traces are recorded but not exported")
 
     # Listeners on this engine only; they go with it (the engine is disposed of at shutdown).
@@ -174,4 +197,4 @@ def setup_tracing(
     if settings.redis_url is not None and not redis.is_instrumented_by_opentelemetry:
         redis.instrument(tracer_provider=provider)
         patched_redis = True
-    return Tracing(provider=provider, patched_redis=patched_redis)
+    return Tracing(provider=provider, patched_redis=patched_redis, exporter=exporter)

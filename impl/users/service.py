@@ -14,7 +14,6 @@ from starlette.responses import Response
 
 from generated import models
 from generated.api._support import Principal, Reply
-from impl.platform.cache import Cache, PydanticCodec, cached
 from impl.platform.conditional import if_match_fails, none_match, not_modified_since
 from impl.platform.db.base import utc_now
 from impl.platform.db.engine import Sessions
@@ -33,6 +32,7 @@ from impl.users.field_rules import ACCESS_FIELDS, refuse_own_access_change
 from impl.users.models import UserRecord
 from impl.users.pagination import decode_cursor, encode_cursor
 from impl.users.publishing import UserEvents
+from impl.users.reads import UserReads
 from impl.users.repository import UserFilters, UserRepository
 from impl.users.representation import UserSnapshot, etag, representation_headers, view
 
@@ -41,8 +41,6 @@ CREATE_SCOPE = f"POST {COLLECTION}"
 ALLOW = "DELETE, GET, HEAD, OPTIONS, PATCH, PUT"
 # Optimistic-concurrency retries for a change without If-Match (with If-Match a lost race is a 412).
 WRITE_ATTEMPTS = 5
-# Users whose decoded read (and with it their model and headers) is kept between hits: a few hundred KB at most.
-USERS_KEPT_DECODED = 1024
 
 T = TypeVar("T")
 ADMIN = models.Role.admin.value
@@ -96,8 +94,7 @@ class UsersService:
         *,
         sessions: Sessions,
         idempotency: IdempotencyStore,
-        cache: Cache,
-        cache_ttl: float,
+        reads: UserReads,
         passwords: NewPasswords,
         events: EventBus,
         access: AccessChanges,
@@ -111,19 +108,7 @@ class UsersService:
         self._activity = ActivityReport(sessions=sessions)
         self._passwords = passwords
         self._idempotency = idempotency
-        # Reads of one user (GET, HEAD, conditional revalidation) are the hot path: served from the cache,
-        # invalidated after every committed change, so a write is never followed by a stale read.
-        self._cached_user = cached(
-            cache,
-            ttl=cache_ttl,
-            key=lambda user_id: f"user:{user_id}",
-            codec=PydanticCodec(UserSnapshot),
-            keep_decoded=USERS_KEPT_DECODED,
-        )(self._read_user)
-
-    async def forget(self, user_id: uuid.UUID) -> None:
-        """Drop the user's cached read; for writers outside this service (sign-in's password and profile changes)."""
-        await self._cached_user.invalidate(user_id)
+        self._reads = reads
 
     # --- reads ---------------------------------------------------------------------------------------------
     async def list_users(
@@ -284,7 +269,7 @@ class UsersService:
 
         file_ids = await _optimistically(if_match, attempt)
         await self._files.remove_contents(file_ids)
-        await self._cached_user.invalidate(user_id)
+        await self._reads.forget(user_id)
         await self._events.deleted(user_id)
         # Last: it may answer 503 (the revocation store is down), and nothing above may be skipped then.
         await self._access.access_changed(user_id)
@@ -296,7 +281,7 @@ class UsersService:
         if isinstance(values.get("role"), models.Role):
             values["role"] = values["role"].value
         reply, changed = await self._apply_change(user_id, if_match, values, principal)
-        await self._cached_user.invalidate(user_id)
+        await self._reads.forget(user_id)
         if changed:  # a request that changed nothing committed nothing: no event
             await self._events.updated(reply.body)
         if ACCESS_FIELDS & changed:
@@ -335,11 +320,7 @@ class UsersService:
         return await _optimistically(if_match, attempt)
 
     async def _load(self, user_id: uuid.UUID) -> UserSnapshot:
-        return await self._cached_user(user_id)
-
-    async def _read_user(self, user_id: uuid.UUID) -> UserSnapshot:
-        async with self._sessions.read() as session:
-            return UserSnapshot.of(await self._load_in(session, user_id))
+        return await self._reads.get(user_id)
 
     @staticmethod
     async def _load_in(session: Any, user_id: uuid.UUID) -> UserRecord:

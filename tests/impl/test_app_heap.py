@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from impl.app import YOUNG_COLLECTION_THRESHOLD, create_app
+from impl.app import create_app
+from impl.wiring.lifespan import YOUNG_COLLECTION_THRESHOLD
 from tests.conftest import test_settings
 
 

@@ -12,6 +12,7 @@ from impl.platform.circuit_breaker import BreakerOpenError, DependencyBreaker
 from impl.platform.events.event import Event, InvalidEventError
 from impl.platform.events.subscription import DEFAULT_QUEUE_SIZE, DeliveryStats, Fanout, Subscription
 from impl.platform.problems import ProblemError
+from impl.platform.redis_client import redis_client, redis_listener
 from impl.platform.redis_errors import redis_errors
 
 if TYPE_CHECKING:
@@ -117,29 +118,9 @@ class RedisEventBus:
         self._socket_timeout = socket_timeout
         self._min_backoff = min_backoff
         self._max_backoff = max_backoff
-        # As in the cache: short timeouts and one immediate retry, so a dead Redis costs a publisher ~0.5 s, not
-        # seconds of redis-py's default back-off.
-        # Imported here, so only with REDIS_URL: redis-py costs a worker ~20 MB (see impl.platform.redis_errors).
-        import redis.asyncio
-        from redis.asyncio.retry import Retry
-        from redis.backoff import NoBackoff
-
-        pool = redis.asyncio.BlockingConnectionPool.from_url(
-            redis_url,
-            max_connections=50,
-            timeout=socket_timeout,
-            socket_timeout=socket_timeout,
-            socket_connect_timeout=socket_timeout,
-            retry=Retry(NoBackoff(), 1),
-        )
-        self._client = redis.asyncio.Redis.from_pool(pool)
-        self._listener_client = redis.asyncio.Redis.from_url(
-            redis_url,
-            socket_connect_timeout=socket_timeout,
-            socket_keepalive=True,
-            health_check_interval=5,
-            retry=Retry(NoBackoff(), 0),  # the listener loop reconnects itself, and knows when it is not listening
-        )
+        # Fail-fast options (impl/platform/redis_client.py): a dead Redis costs a publisher ~0.5 s.
+        self._client = redis_client(redis_url, max_connections=50, socket_timeout=socket_timeout)
+        self._listener_client = redis_listener(redis_url, socket_timeout=socket_timeout)
         self._fanout = Fanout()
         self._listener: asyncio.Task[None] | None = None
         self._listening = False

@@ -3,32 +3,27 @@
 In: a request ID (the client's or a fresh one), the request's log context, and the clock of its time budget (a
 request that has not begun its answer in time is abandoned with 504: request_timeout.py). Out, at
 ``http.response.start``: the ID echoed, the rate-limit headers the guard computed, the security headers (``Server``
-taken off). After the answer has ended: one record of it (impl/platform/middleware/answered.py), from which the
-request metrics and the access line are made at the end of the event loop's iteration, with the others of that
-iteration. Each concern lives in its own module (request_id, request_timeout, rate_limit_headers, security_headers,
-metrics, access_log); this layer sequences them.
+taken off). After the answer has ended: one record of it, handed to the app's pipeline of answered requests
+(impl/platform/middleware/answered.py: the way out, to the request metrics and the access line). Each concern
+lives in its own module (request_id, request_timeout, rate_limit_headers, security_headers, answered); this layer
+sequences them.
 
 One layer, not five: a pure-ASGI layer costs a coroutine per request and one more per message it wraps. Five of
-them were a third of a ``GET /health`` answer (``make bench``; docs/performance.md#one-edge-layer). The edge is
-outermost, outside Starlette's error middleware, so a 500 is stamped, counted and logged like every other answer.
+them were a third of a ``GET /health`` answer (``make bench`` and its profiles). The edge is outermost, outside
+Starlette's error middleware, so a 500 is stamped, counted and logged like every other answer.
 """
 
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from collections.abc import Awaitable
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from impl.platform.iteration_batch import IterationBatch
-from impl.platform.log_config import access_lines, write_before_records
 from impl.platform.log_context import end_request_context, log_context
-from impl.platform.middleware.access_log import access_line
-from impl.platform.middleware.answered import Answered
-from impl.platform.middleware.metrics import RequestMetrics
+from impl.platform.middleware.answered import AnsweredRequest, AnsweredRequests
 from impl.platform.middleware.rate_limit_headers import with_rate_limits
 from impl.platform.middleware.request_id import HEADER as REQUEST_ID_HEADER
 from impl.platform.middleware.request_id import TRACEPARENT, assign_request_id
@@ -37,38 +32,23 @@ from impl.platform.middleware.security_headers import AUTHORIZATION, SecurityHea
 
 
 class EdgeMiddleware:
-    """``metrics`` None: nothing counted; ``access_log`` False: no access line; ``deadlines`` None: no time budget.
-    WebSocket and lifespan scopes pass through untouched (the chat logs and counts its own connections)."""
+    """``answered`` None: no record of answered requests (nothing counted, no access line); ``deadlines`` None: no
+    time budget. WebSocket and lifespan scopes pass through untouched (the chat logs and counts its own
+    connections)."""
 
     def __init__(
         self,
         app: ASGIApp,
         *,
         security: SecurityHeaders,
-        metrics: RequestMetrics | None = None,
-        access_log: bool = False,
+        answered: AnsweredRequests | None = None,
         deadlines: RequestDeadlines | None = None,
     ) -> None:
         self.app = app
         self.security = security
-        self.metrics = metrics
-        self.access_log = access_log
+        self.answered = answered
+        self.metrics = answered.metrics if answered is not None else None  # for the level in flight
         self.deadlines = deadlines
-        # Each iteration's answered requests, counted and logged together at its end (impl/platform/middleware/
-        # answered.py). Re-entrant: a record logged while they are settled settles them first (and finds none).
-        batch: IterationBatch[Answered] = IterationBatch(self._settle, lock=threading.RLock())
-        if metrics is not None:
-            metrics.settle_before_reads(batch.settle)  # a scrape sees every request answered so far
-        if access_log:
-            write_before_records(batch)  # a later record comes after these lines
-        self._answered = batch if metrics is not None or access_log else None
-
-    def _settle(self, answered: list[Answered]) -> None:
-        if self.metrics is not None:
-            self.metrics.record(answered)
-        lines = access_lines() if self.access_log else None
-        if lines is not None:
-            lines.write(access_line, answered)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -136,10 +116,10 @@ class EdgeMiddleware:
         finally:
             if watch is not None and task is not None:
                 watch.forget(task)
-            answered = self._answered
+            answered = self.answered
             if answered is not None:
                 answered.add(
-                    (
+                    AnsweredRequest(
                         scope["method"],
                         scope.get("route"),
                         scope.get("root_path", ""),

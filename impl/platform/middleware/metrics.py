@@ -7,13 +7,12 @@ matched is ``<unmatched>``, and a method outside HTTP's own is ``OTHER``, so a s
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from starlette.routing import Mount
 
-from impl.platform.metrics import Metrics, observe_many
-from impl.platform.middleware.answered import Answered, route_template
+from impl.platform.metrics import Metrics
+from impl.platform.middleware.answered import AnsweredRequest, route_template
 
 UNMATCHED = "<unmatched>"
 OTHER_METHOD = "OTHER"
@@ -38,8 +37,8 @@ def series_template(route: object, *, root_path: str = "", entry_root_path: str 
 
 class RequestMetrics:
     """Counts and times each request the edge middleware answered. The edge calls :meth:`started` and
-    :meth:`ended` around each request (the level in flight) and hands its records to :meth:`record` at the end of
-    the loop's iteration in which they were answered.
+    :meth:`ended` around each request (the level in flight); its records reach :meth:`record` at the end of the
+    loop's iteration in which they were answered (impl/platform/middleware/answered.py).
 
     Every answer (a 500, a 504, a 413) is counted: the edge is outside the error middleware.
     """
@@ -52,15 +51,11 @@ class RequestMetrics:
         # number is bounded (known methods x route templates x statuses), so each is looked up once.
         # Each key's route (to tell a reused id) and its (counter, histogram) children.
         self._children: dict[tuple[Any, ...], tuple[Any, tuple[Any, Any]]] = {}
-        # A plain count, written to the gauge when the registry is read (and, with shared files, by the periodic
+        # A plain count, written to the gauge when /metrics is scraped (and, with shared files, by the periodic
         # sampler): two locked gauge updates per request (a file write each with several workers) were most of
         # what counting cost the request itself.
         self.in_flight = 0
         metrics.track_level(metrics.http_in_flight, lambda: self.in_flight)
-
-    def settle_before_reads(self, settle: Callable[[], None]) -> None:
-        """``settle`` (the edge's batch of answered requests) runs before every read of the registry."""
-        self._metrics.settle_before_reads(settle)
 
     def started(self) -> None:
         self.in_flight += 1
@@ -68,13 +63,19 @@ class RequestMetrics:
     def ended(self) -> None:
         self.in_flight -= 1
 
-    def record(self, answered: list[Answered]) -> None:
+    def record(self, answered: list[AnsweredRequest]) -> None:
         """Counts and times these requests."""
         children = self._children
-        # Grouped by series: one counter update per label set and a histogram's buckets updated once each, rather
-        # than three locked updates per request.
+        # Grouped by series: one counter update per label set rather than one per request.
         durations: dict[tuple[Any, Any], list[float]] = {}
-        for method, route, root_path, entry_root_path, status, _, seconds, *_ in answered:
+        for record in answered:
+            method, route, root_path, entry_root_path, status = (
+                record.method,
+                record.route,
+                record.root_path,
+                record.entry_root_path,
+                record.status,
+            )
             method_label = method if method in KNOWN_METHODS else OTHER_METHOD
             # Nothing sent: the app failed before it answered (the error layer inside sent 500) or was cancelled.
             status_label = 500 if status is None else status
@@ -94,9 +95,10 @@ class RequestMetrics:
                 )
             seconds_each = durations.get(child[1])
             if seconds_each is None:
-                durations[child[1]] = [seconds]
+                durations[child[1]] = [record.seconds]
             else:
-                seconds_each.append(seconds)
+                seconds_each.append(record.seconds)
         for (count, duration), seconds_each in durations.items():
             count.inc(len(seconds_each))
-            observe_many(duration, seconds_each)
+            for seconds in seconds_each:  # prometheus-client's public API: one observation at a time
+                duration.observe(seconds)

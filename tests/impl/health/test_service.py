@@ -13,6 +13,7 @@ from impl.platform.settings import Settings
 from impl.platform.shutdown import GracefulShutdown
 from scripts.live_service import free_port
 from tests.conftest import bearer, sign_in, test_settings
+from tests.throwaway_redis import throwaway_redis
 
 
 def test_health_reports_status_and_the_spec_version(client: TestClient) -> None:
@@ -160,3 +161,27 @@ def test_an_app_served_again_after_a_shutdown_is_ready_again(tmp_path: Path) -> 
     for _ in range(2):  # each lifespan ends with the graceful shutdown; the next one starts ready
         with TestClient(app) as client:
             assert client.get("/readyz").status_code == 200
+
+
+def test_the_detailed_health_answers_degraded_while_redis_is_down_and_other_operations_fail_closed(
+    tmp_path: Path,
+) -> None:
+    with throwaway_redis() as redis:
+        app = create_app(test_settings(tmp_path / "data", redis_url=redis.url))
+        with TestClient(app) as client:
+            token = sign_in(client)
+            up = client.get("/health/detailed", headers=bearer(token))
+            assert (up.status_code, up.json()["status"]) == (200, "ok")
+
+            redis.kill()
+            during = client.get("/health/detailed", headers=bearer(token))
+            assert during.status_code == 200, during.text
+            assert during.json()["status"] == "degraded"
+            down = {check["name"] for check in during.json()["checks"] if check["status"] != "up"}
+            assert "token_blacklist" in down
+            # Everything else still refuses a token it cannot check against the revocations.
+            assert client.get("/api/v1/auth/me", headers=bearer(token)).status_code == 503
+
+            redis.restart()
+            after = client.get("/health/detailed", headers=bearer(token))
+            assert after.status_code == 200

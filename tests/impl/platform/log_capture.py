@@ -11,24 +11,30 @@ import json
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
 
 from impl.platform.log_config import CHATTY_LOGGERS, UVICORN_ACCESS, UVICORN_LOGGERS, LogFormat, configure_logging
 from impl.platform.log_context import end_request_context
+from impl.platform.middleware.answered import AnsweredRequests
 
 
 @dataclass
 class CapturedLogs:
     buffer: io.StringIO
+    followed: list[AnsweredRequests] = field(default_factory=list)
+
+    def follow(self, answered: AnsweredRequests) -> None:
+        """Reads of the lines flush this app's answered requests first (their access lines otherwise wait for the
+        end of the event loop's iteration, which a test client's loop in another thread reaches when it will)."""
+        self.followed.append(answered)
 
     @property
     def text(self) -> str:
-        # Access lines wait for the end of the loop's iteration (AccessLines.write); a reader sees them all.
-        for handler in logging.getLogger().handlers:
-            handler.flush()
+        for answered in self.followed:
+            answered.flush()
         return self.buffer.getvalue()
 
     def lines(self) -> list[dict[str, Any]]:

@@ -2,27 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 import logging
 import time
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import pytest
 import structlog
 
-from impl.platform.iteration_batch import IterationBatch
-from impl.platform.log_config import (
-    HANDLER_NAME,
-    AccessLines,
-    access_lines,
-    configure_logging,
-    write_before_records,
-)
-from impl.platform.log_context import begin_request_context, bind_log_context, end_request_context, log_context
+from impl.platform.log_config import HANDLER_NAME, ServiceHandler, access_handler, configure_logging
+from impl.platform.log_context import begin_request_context, bind_log_context, end_request_context
 from tests.impl.platform.log_capture import captured_logs
 
 COMMON_KEYS = {"timestamp", "level", "logger", "event"}
@@ -152,10 +144,10 @@ class CountedWrites(io.StringIO):
         return super().write(text)
 
 
-def _sink() -> AccessLines:
-    sink = access_lines()
-    assert sink is not None
-    return sink
+def _sink() -> ServiceHandler:
+    handler = access_handler()
+    assert handler is not None
+    return handler
 
 
 # An access line as the edge's records give it: its fields, the request's log context, its time.
@@ -170,74 +162,32 @@ def as_is(entry: Line) -> Line:
     return entry
 
 
-def pending_lines() -> IterationBatch[Line]:
-    """Lines gathered during an iteration of the loop and written at its end, as the edge hands them over."""
-    batch: IterationBatch[Line] = IterationBatch(lambda lines: _sink().write(as_is, lines))
-    write_before_records(batch)
-    return batch
-
-
-def test_access_lines_handed_over_together_go_out_in_one_write() -> None:
+def test_access_lines_handed_over_together_go_out_in_one_write_with_their_context_and_time() -> None:
     stream = CountedWrites()
-
-    async def two_requests_in_one_iteration() -> tuple[str, str]:
-        pending = pending_lines()
-        begin_request_context(request_id="req-a", trace_id=None)
-        pending.add(line({"route": "/a", "status": 200}, log_context()))
-        begin_request_context(request_id="req-b", trace_id=None)
-        pending.add(line({"route": "/b", "status": 201}, log_context()))
-        end_request_context()
-        during = stream.getvalue()
-        await asyncio.sleep(0)  # the iteration ends: its lines were written before this task resumed
-        return during, stream.getvalue()
-
+    made = time.time() - 5  # made a while ago: the line's time is the record's, not the write's
     with captured_logs(buffer=stream) as logs:
-        during, after = asyncio.run(two_requests_in_one_iteration())
-
-    assert during == ""
+        _sink().write_lines(
+            as_is,
+            [
+                ({"route": "/a", "status": 200}, {"request_id": "req-a"}, made),
+                ({"route": "/b", "status": 201}, {"request_id": "req-b"}, made),
+            ],
+        )
+        first, second = logs.access_lines()
     assert len(stream.writes) == 1
-    first, second = [json.loads(text) for text in after.splitlines()]
     assert (first["request_id"], first["route"], first["status"]) == ("req-a", "/a", 200)
     assert (second["request_id"], second["route"], second["status"]) == ("req-b", "/b", 201)
     assert first["logger"] == second["logger"] == "charter.access"
-    assert logs.access_lines() == [first, second]
+    assert abs(datetime.fromisoformat(first["timestamp"]).timestamp() - made) < 0.001
 
 
-def test_a_record_logged_after_an_access_line_comes_after_it() -> None:
-    async def line_then_warning() -> None:
-        pending = pending_lines()
-        pending.add(line({"route": "/first"}))
-        logging.getLogger("charter.somewhere").warning("second")
-        assert not pending  # written before the warning was
-
-    with captured_logs() as logs:
-        asyncio.run(line_then_warning())
-
-    assert [entry["event"] for entry in logs.lines()] == ["request", "second"]
-
-
-def test_outside_an_event_loop_the_line_is_written_at_once() -> None:
-    stream = CountedWrites()
-    with captured_logs(buffer=stream):
-        pending_lines().add(line({"route": "/now"}, {"request_id": "req-c"}))
-        written = stream.getvalue()
-    (entry,) = [json.loads(text) for text in written.splitlines()]
-    assert (entry["route"], entry["request_id"], entry["logger"]) == ("/now", "req-c", "charter.access")
-
-
-def test_the_timestamp_is_when_the_line_was_made_not_when_it_was_written() -> None:
-    async def made_then_written_later() -> float:
-        pending = pending_lines()
-        made = datetime.now(UTC).timestamp()
-        pending.add(line({"route": "/slow"}))
-        time.sleep(0.05)  # the rest of this iteration's work, before the line is written  # noqa: ASYNC251
-        await asyncio.sleep(0)
-        return made
-
-    with captured_logs() as logs:
-        made = asyncio.run(made_then_written_later())
-    (entry,) = logs.access_lines()
-    assert abs(datetime.fromisoformat(entry["timestamp"]).timestamp() - made) < 0.04
+def test_no_access_line_is_written_when_info_is_filtered_out_or_the_handler_is_not_ours() -> None:
+    with captured_logs(level="warning"):
+        assert access_handler() is None
+    with captured_logs():
+        assert access_handler() is not None
+        logging.getLogger().handlers[:] = [logging.StreamHandler(io.StringIO())]
+        assert access_handler() is None
 
 
 def test_a_line_that_cannot_be_rendered_is_reported_and_the_others_are_written(
@@ -249,7 +199,7 @@ def test_a_line_that_cannot_be_rendered_is_reported_and_the_others_are_written(
         return line({"route": route})
 
     with captured_logs() as logs:
-        _sink().write(line_of, ["/before", "/broken", "/after"])
+        _sink().write_lines(line_of, ["/before", "/broken", "/after"])
 
     assert [entry["route"] for entry in logs.access_lines()] == ["/before", "/after"]
     assert "an access line could not be rendered" in capsys.readouterr().err
@@ -261,6 +211,6 @@ def test_a_context_value_json_cannot_encode_is_rendered_as_the_renderer_would() 
             return "<opaque>"
 
     with captured_logs() as logs:
-        _sink().write(as_is, [line({"route": "/odd", "big": 2**70}, {"thing": Opaque()})])
+        _sink().write_lines(as_is, [line({"route": "/odd", "big": 2**70}, {"thing": Opaque()})])
     (entry,) = logs.access_lines()
     assert (entry["route"], entry["big"], entry["thing"]) == ("/odd", 2**70, "<opaque>")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx2 as httpx
 import pytest
+from prometheus_client import generate_latest
 
 from impl.platform.metrics import MULTIPROCESS_ENV, Metrics
 from tests.impl.platform.metrics_scrape import sample
@@ -72,3 +74,29 @@ def test_a_directory_set_after_prometheus_client_was_imported_is_refused(tmp_pat
     # "multiprocess" registry would silently report nothing of the others.
     with pytest.raises(RuntimeError, match="before the process starts"):
         Metrics(multiprocess_dir=tmp_path)
+
+
+@pytest.mark.slow
+def test_two_workers_without_a_metrics_directory_still_count_every_request(tmp_path: Path) -> None:
+    # python -m impl sets one up for its workers: every scrape, whichever worker answers it, counts all requests.
+    def health_checks(base_url: str) -> None:
+        # A new connection per request, from several clients at once, so that both workers answer some.
+        with httpx.Client(base_url=base_url, timeout=10, headers={"Connection": "close"}) as client:
+            for _ in range(10):
+                assert client.get("/health").status_code == 200
+
+    with server_process(data_dir=tmp_path / "data", WORKERS="2", **{MULTIPROCESS_ENV: ""}) as server:
+        with ThreadPoolExecutor(8) as clients:
+            list(clients.map(health_checks, [server.url] * 8))
+        with httpx.Client(base_url=server.url, timeout=10, headers={"Connection": "close"}) as client:
+            counts = [
+                sample(client.get("/metrics").text, "charter_http_requests_total", route="/health", status="200")
+                for _ in range(10)
+            ]
+    assert counts == [80] * 10
+
+
+def test_the_standard_process_metrics_are_exported() -> None:
+    text = generate_latest(Metrics().registry).decode()
+    assert "process_resident_memory_bytes" in text
+    assert "process_cpu_seconds_total" in text

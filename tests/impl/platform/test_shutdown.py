@@ -11,7 +11,9 @@ from types import FrameType
 
 import pytest
 
+from impl.platform.log_context import begin_request_context, end_request_context
 from impl.platform.shutdown import GracefulShutdown, ShuttingDownError, chain_signal_handlers
+from tests.impl.platform.log_capture import captured_logs
 
 
 def test_beginning_wakes_waiters_and_runs_every_farewell_once() -> None:
@@ -149,3 +151,33 @@ def test_a_new_serving_period_starts_undrained_in_its_own_loop() -> None:
     assert asyncio.run(serve_and_stop()) is False
     assert asyncio.run(serve_and_stop()) is False
     assert shutdown.draining
+
+
+def test_a_sigterm_that_arrives_during_a_request_leaves_its_context_out_of_the_shutdown_lines() -> None:
+    # A signal handler runs in whatever the main thread was running: here, a request with its log context.
+    def server_handler(received: int, frame: FrameType | None) -> None:
+        pass
+
+    async def farewell() -> None:
+        logging.getLogger("charter.streams").info("shutting down: ending 0 event stream(s)")
+
+    async def scenario() -> None:
+        shutdown = GracefulShutdown()
+        shutdown.on_shutdown(farewell)
+        original = signal.signal(signal.SIGTERM, server_handler)
+        try:
+            restore = chain_signal_handlers(shutdown, asyncio.get_running_loop())
+            begin_request_context(request_id="req-last", trace_id=None)
+            os.kill(os.getpid(), signal.SIGTERM)  # handled in this request's context
+            end_request_context()
+            await asyncio.wait_for(shutdown.wait(), timeout=2)
+            await asyncio.sleep(0.05)  # the farewells run
+            restore()
+        finally:
+            signal.signal(signal.SIGTERM, original)
+
+    with captured_logs() as logs:
+        asyncio.run(scenario())
+        lines = [line for line in logs.lines() if line["event"].startswith("shutting down")]
+    assert len(lines) == 1
+    assert "request_id" not in lines[0]

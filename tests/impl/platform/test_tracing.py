@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -23,6 +20,7 @@ from impl.app import create_app
 from impl.platform.tracing import Tracing, traces_url
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, test_settings
 from tests.impl.platform.log_capture import captured_logs
+from tests.otlp_collector import Collector, otlp_collector
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 PARENT_SPAN_ID = "00f067aa0ba902b7"
@@ -139,10 +137,11 @@ def test_probes_and_scrapes_are_not_traced(traced: TracedApp) -> None:
 
 def test_the_access_log_names_the_trace_of_the_server_span(traced: TracedApp) -> None:
     with captured_logs() as logs:
+        logs.follow(traced.client.app.state.answered)  # type: ignore[attr-defined]
         traced.sign_in()  # no traceparent: the trace ID is the one the server span started
         traced.sign_in(traceparent=TRACEPARENT)
+        first, second = logs.access_lines()
 
-    first, second = logs.access_lines()
     new_trace, continued = traced.server_spans()
     assert first["trace_id"] == hex_trace_id(new_trace)
     assert second["trace_id"] == hex_trace_id(continued) == TRACE_ID
@@ -153,11 +152,12 @@ def test_tracing_is_off_by_default_and_then_installs_nothing(tmp_path: Path) -> 
 
     assert app.state.tracing is None
     with TestClient(app) as client, captured_logs() as logs:
+        logs.follow(app.state.answered)
         assert client.get("/livez").status_code == 200
         layers = middleware_chain(app)
+        [line] = logs.access_lines()
     assert not any(isinstance(layer, OpenTelemetryMiddleware) for layer in layers)
     assert len(layers) > 3  # the chain was really walked (request ID, access log, ...)
-    [line] = logs.access_lines()
     assert "trace_id" not in line  # no span, so no trace the caller did not send
 
 
@@ -169,38 +169,10 @@ def test_when_on_the_tracing_middleware_sits_just_inside_the_request_id(traced: 
     assert isinstance(layers[1], OpenTelemetryMiddleware)
 
 
-@dataclass
-class Collector:
-    """A stand-in OTLP/HTTP collector: records the path and content type of each export it receives."""
-
-    url: str
-    exports: list[tuple[str, str]] = field(default_factory=list)
-
-
 @pytest.fixture
 def collector() -> Iterator[Collector]:
-    exports: list[tuple[str, str]] = []
-
-    class Receiver(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            exports.append((self.path, self.headers.get("Content-Type", "")))
-            self.send_response(200)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield Collector(url=f"http://127.0.0.1:{server.server_address[1]}", exports=exports)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with otlp_collector() as running:
+        yield running
 
 
 def test_spans_still_queued_are_exported_to_the_collector_at_shutdown(tmp_path: Path, collector: Collector) -> None:

@@ -32,7 +32,9 @@ def logs() -> Iterator[CapturedLogs]:
 @pytest.fixture
 def client(logs: CapturedLogs, tmp_path: Path) -> Iterator[TestClient]:
     # Logging is configured first: the app's loggers render through it from the start.
-    with TestClient(create_app(test_settings(tmp_path / "data")), raise_server_exceptions=False) as test_client:
+    app = create_app(test_settings(tmp_path / "data"))
+    logs.follow(app.state.answered)
+    with TestClient(app, raise_server_exceptions=False) as test_client:
         yield test_client
 
 
@@ -135,6 +137,7 @@ def test_a_streamed_response_is_logged_once_at_its_end_with_all_its_bytes(
 
 def test_a_crash_is_logged_with_its_500_and_the_same_request_id(tmp_path: Path, logs: CapturedLogs) -> None:
     app = create_app(test_settings(tmp_path / "data"))
+    logs.follow(app.state.answered)
     leaked = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"
 
     @app.get("/boom", include_in_schema=False)

@@ -1,9 +1,14 @@
-"""The edge middleware's request metrics on a bare Starlette app: every answer is counted once, failures included."""
+"""The edge middleware's request metrics on a bare Starlette app: every answer is counted once, failures included.
+
+Counts reach the registry when the app's pipeline of answered requests is flushed (at the end of the loop's
+iteration, or first thing in a scrape); these tests read the registry after flushing it, as a scrape does.
+"""
 
 from __future__ import annotations
 
 import asyncio
 
+from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
@@ -12,6 +17,7 @@ from starlette.testclient import TestClient
 from starlette.types import Message
 
 from impl.platform.metrics import Metrics
+from impl.platform.middleware.answered import AnsweredRequests
 from impl.platform.middleware.edge import EdgeMiddleware
 from impl.platform.middleware.metrics import UNMATCHED, RequestMetrics
 from impl.platform.middleware.security_headers import SecurityHeaders
@@ -29,8 +35,21 @@ async def boom(_request: Request) -> PlainTextResponse:
     raise RuntimeError("a bug")
 
 
-def instrumented() -> tuple[Metrics, TestClient]:
-    metrics = Metrics()
+class Counted:
+    """The edge's metrics and the pipeline that brings its records to them."""
+
+    def __init__(self) -> None:
+        self.metrics = Metrics()
+        self.answered = AnsweredRequests(metrics=RequestMetrics(self.metrics), access_log=None)
+
+    @property
+    def registry(self) -> CollectorRegistry:
+        self.answered.flush()
+        return self.metrics.registry
+
+
+def instrumented() -> tuple[Counted, TestClient]:
+    metrics = Counted()
     app = Starlette(
         routes=[
             Route("/items/{item_id}", item),
@@ -40,11 +59,11 @@ def instrumented() -> tuple[Metrics, TestClient]:
         ]
     )
     return metrics, TestClient(
-        EdgeMiddleware(app, security=SecurityHeaders(), metrics=RequestMetrics(metrics)), raise_server_exceptions=False
+        EdgeMiddleware(app, security=SecurityHeaders(), answered=metrics.answered), raise_server_exceptions=False
     )
 
 
-def count(metrics: Metrics, **labels: str) -> float | None:
+def count(metrics: Counted, **labels: str) -> float | None:
     return metrics.registry.get_sample_value("charter_http_requests_total", labels)
 
 
@@ -65,7 +84,8 @@ def test_an_unhandled_error_is_counted_as_a_500_and_leaves_nothing_in_flight() -
     metrics, client = instrumented()
     assert client.get("/boom").status_code == 500
     assert count(metrics, method="GET", route="/boom", status="500") == 1
-    assert metrics.registry.get_sample_value("charter_http_requests_in_flight") == 0
+    assert metrics.answered.metrics is not None
+    assert metrics.answered.metrics.in_flight == 0
 
 
 def test_a_path_no_route_matches_is_unmatched() -> None:
@@ -82,10 +102,10 @@ def test_routes_inside_mounts_are_labelled_with_the_whole_template() -> None:
     assert count(metrics, method="GET", route="/files/{path}", status="200") == 1
 
 
-def test_a_read_of_the_registry_sees_requests_still_waiting_for_the_end_of_the_iteration() -> None:
-    metrics = Metrics()
+def test_answers_of_one_iteration_are_counted_at_its_end_or_when_flushed_first() -> None:
+    metrics = Counted()
     edge = EdgeMiddleware(
-        Starlette(routes=[Route("/items/{item_id}", item)]), security=SecurityHeaders(), metrics=RequestMetrics(metrics)
+        Starlette(routes=[Route("/items/{item_id}", item)]), security=SecurityHeaders(), answered=metrics.answered
     )
     scope = {
         "type": "http",
@@ -103,11 +123,18 @@ def test_a_read_of_the_registry_sees_requests_still_waiting_for_the_end_of_the_i
     async def send(message: Message) -> None:
         sent.append(message)
 
-    async def answered_and_read_at_once() -> tuple[float | None, float | None]:
-        await edge(scope, receive, send)  # nothing in it waits: the iteration has not ended
-        assert sent[0]["status"] == 200
-        read = count(metrics, method="GET", route="/items/{item_id}", status="200")
-        return read, metrics.registry.get_sample_value("charter_http_requests_in_flight")
+    def unflushed() -> float | None:
+        return metrics.metrics.registry.get_sample_value(
+            "charter_http_requests_total", {"method": "GET", "route": "/items/{item_id}", "status": "200"}
+        )
 
-    assert asyncio.run(answered_and_read_at_once()) == (1, 0)
-    assert count(metrics, method="GET", route="/items/{item_id}", status="200") == 1  # counted once
+    async def two_iterations() -> list[float | None]:
+        await edge(scope, receive, send)  # nothing in it waits: the iteration has not ended
+        during = unflushed()
+        await asyncio.sleep(0)  # the iteration ends
+        after = unflushed()
+        await edge(scope, receive, send)
+        return [during, after, count(metrics, method="GET", route="/items/{item_id}", status="200")]
+
+    assert asyncio.run(two_iterations()) == [None, 1, 2]
+    assert count(metrics, method="GET", route="/items/{item_id}", status="200") == 2  # each counted once
