@@ -43,7 +43,11 @@ def test_metrics_are_the_prometheus_text_format_with_the_charter_prefix(client: 
     assert response.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8"
     names = {line.split()[2] for line in response.text.splitlines() if line.startswith("# TYPE")}
     assert names
-    assert all(name.startswith("charter_") for name in names)
+    # The service's own metrics are prefixed; prometheus-client's standard process collector keeps its names
+    # (process_cpu_seconds_total, ...), which dashboards and alerts expect as they are.
+    standard = {name for name in names if name.startswith("process_")}
+    assert "process_resident_memory_bytes" in standard
+    assert all(name.startswith("charter_") for name in names - standard)
 
 
 def test_requests_are_counted_by_route_template_never_by_raw_path(client: TestClient) -> None:
