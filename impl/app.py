@@ -10,7 +10,6 @@ from contextlib import asynccontextmanager
 from typing import Any, cast
 
 from fastapi import APIRouter, Depends, FastAPI
-from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
@@ -44,7 +43,7 @@ from impl.files.storage import FileStorage
 from impl.health.service import HealthService
 from impl.platform.cache import CacheUnavailableError, create_cache
 from impl.platform.circuit_breaker import DependencyBreaker
-from impl.platform.cors import cors_options
+from impl.platform.cors import ProblemCORSMiddleware, cors_options
 from impl.platform.counted_cache import CountedCache
 from impl.platform.data_dir import data_dir_check, ensure_data_dir
 from impl.platform.db.connect import database_check
@@ -77,6 +76,7 @@ from impl.platform.readiness import ReadinessProbe
 from impl.platform.settings import Settings
 from impl.platform.shadowed_paths import guard_shadowed_paths
 from impl.platform.shutdown import GracefulShutdown, chain_signal_handlers
+from impl.platform.spec_headers import SpecHeaders
 from impl.platform.tracing import Tracing, setup_tracing
 from impl.streams.hub import StreamHub
 from impl.streams.replay import ReplayBuffer
@@ -368,10 +368,12 @@ def create_app(settings: Settings, *, tune_collector: bool = False) -> FastAPI:
         # Only when the spec deprecates an operation: otherwise no layer at all (see generated/api/deprecations.py).
         app.add_middleware(DeprecationHeadersMiddleware, deprecations=DEPRECATIONS)
         deadlines.answer = DeprecationHeadersMiddleware(deadlines.answer, deprecations=DEPRECATIONS)
-    cors = cors_options(app_env=settings.app_env, allow_origins=settings.cors_allow_origins)
+    cors = cors_options(
+        app_env=settings.app_env, allow_origins=settings.cors_allow_origins, headers=SpecHeaders.of(document.content)
+    )
     if cors is not None:
-        app.add_middleware(CORSMiddleware, **cors)
-        deadlines.answer = CORSMiddleware(deadlines.answer, **cors)
+        app.add_middleware(ProblemCORSMiddleware, **cors)
+        deadlines.answer = ProblemCORSMiddleware(deadlines.answer, **cors)
     app.deadlines = deadlines
 
     health = HealthService(version=document.version, readiness=readiness, draining=lambda: shutdown.draining)
