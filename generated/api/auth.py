@@ -302,7 +302,10 @@ def build_auth_router(impl: AuthApi, guard: Guard) -> APIRouter:
             },
         },
         summary="Change your own profile",
-        dependencies=[Depends(update_me_guard), Depends(require_content_type(("application/merge-patch+json",)))],
+        dependencies=[
+            Depends(update_me_guard),
+            Depends(require_content_type(("application/json", "application/merge-patch+json"))),
+        ],
         response_model=models.User,
         response_model_exclude_unset=True,
         methods=["PATCH"],

@@ -563,7 +563,10 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
             },
         },
         summary="Change some of a user's fields",
-        dependencies=[Depends(update_user_guard), Depends(require_content_type(("application/merge-patch+json",)))],
+        dependencies=[
+            Depends(update_user_guard),
+            Depends(require_content_type(("application/json", "application/merge-patch+json"))),
+        ],
         response_model=models.User,
         response_model_exclude_unset=True,
         methods=["PATCH"],

@@ -144,7 +144,7 @@ export interface paths {
         head?: never;
         /**
          * Change your own profile
-         * @description A JSON Merge Patch of your name or email. Changing the email needs `current_password`: without it the answer is 422, with a wrong one 403. Your role and status are not yours to change.
+         * @description A JSON Merge Patch of your name or email (`application/merge-patch+json`, or the same document as `application/json`). Changing the email needs `current_password`: without it the answer is 422, with a wrong one 403. Your role and status are not yours to change.
          */
         patch: operations["updateMe"];
         trace?: never;
@@ -346,7 +346,7 @@ export interface paths {
         head: operations["headUser"];
         /**
          * Change some of a user's fields
-         * @description A JSON Merge Patch (RFC 7396): members present are set, members absent are kept. No field can be removed, so `null` is invalid. `If-Match` works as for `PUT`.
+         * @description A JSON Merge Patch (RFC 7396): members present are set, members absent are kept. No field can be removed, so `null` is invalid. `If-Match` works as for `PUT`. Sent as `application/merge-patch+json` or, for clients that only send JSON, as `application/json`: the same document, the same meaning.
          */
         patch: operations["updateUser"];
         trace?: never;
@@ -1562,6 +1562,7 @@ export interface operations {
         requestBody: {
             content: {
                 "application/merge-patch+json": components["schemas"]["ProfilePatch"];
+                "application/json": components["schemas"]["ProfilePatch"];
             };
         };
         responses: {
@@ -2186,6 +2187,7 @@ export interface operations {
         requestBody: {
             content: {
                 "application/merge-patch+json": components["schemas"]["UserPatch"];
+                "application/json": components["schemas"]["UserPatch"];
             };
         };
         responses: {

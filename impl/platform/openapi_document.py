@@ -24,15 +24,23 @@ from starlette.staticfiles import StaticFiles
 HTTP_METHODS = ("get", "head", "post", "put", "patch", "delete", "options", "trace")
 DOCS_ASSETS = "/docs/assets"
 ASYNCAPI_PATH = "/asyncapi.yaml"
-# Documentation routes the service adds beside the spec's operations (and the only ones it may add).
 # ReDoc's sidebar footer always loads Redocly's logo from their CDN, which the docs' CSP blocks (a console error on
 # every visit, and a request to a third party where it is allowed). The bundle is served with that one URL swapped
 # for an empty local image; the footer's text and link stay.
 REDOC_BUNDLE = "redoc.standalone.js"
 REDOC_CDN_LOGO = b"https://cdn.redoc.ly/redoc/logo-mini.svg"
 EMPTY_IMAGE = b"data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg'/%3E"
+# Documentation routes the service adds beside the spec's operations (and the only ones it may add).
 DOCUMENTATION_PATHS = frozenset(
-    {"/openapi.json", "/openapi.yaml", ASYNCAPI_PATH, "/docs", "/docs/oauth2-redirect", "/redoc"}
+    {
+        "/openapi.json",
+        "/openapi.yaml",
+        ASYNCAPI_PATH,
+        "/docs",
+        "/docs/oauth2-redirect",
+        "/redoc",
+        f"{DOCS_ASSETS}/{REDOC_BUNDLE}",
+    }
 )
 
 
