@@ -225,7 +225,7 @@ class RegistrationAccepted(ContractModel):
 
 class RefreshRequest(ContractModel):
     """
-    A refresh token to rotate.
+    A refresh token to rotate. The OAuth2 form (RFC 6749 §6) also sends `grant_type` and may send `scope`.
     """
 
     model_config = ConfigDict(
@@ -235,6 +235,14 @@ class RefreshRequest(ContractModel):
     refresh_token: Annotated[StrictStr, Field(max_length=8192, min_length=1)]
     """
     The refresh token from the last sign-in or refresh.
+    """
+    grant_type: Literal["refresh_token"] | None = None
+    """
+    The OAuth2 grant type; optional, and only `refresh_token`.
+    """
+    scope: Annotated[StrictStr | None, Field(max_length=256)] = None
+    """
+    Ignored; roles come from the account.
     """
 
 

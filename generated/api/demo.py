@@ -11,6 +11,7 @@ from generated.api._support import (
     Guard,
     Principal,
     Reply,
+    StrictJsonRoute,
     require_content_type,
     unwrap,
 )
@@ -38,7 +39,7 @@ class DemoApi(Protocol):
 
 def build_demo_router(impl: DemoApi, guard: Guard) -> APIRouter:
     """Build the `demo` router; handlers are bound now, so a missing one fails at start-up."""
-    router = APIRouter(tags=["demo"])
+    router = APIRouter(tags=["demo"], route_class=StrictJsonRoute)
 
     demo_async = impl.demo_async
     demo_async_guard = guard.authorize(

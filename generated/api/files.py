@@ -13,6 +13,7 @@ from generated.api._support import (
     HeaderParameters,
     Principal,
     Reply,
+    StrictJsonRoute,
     empty_response,
     require_content_type,
     unwrap,
@@ -53,7 +54,7 @@ class FilesApi(Protocol):
 
 def build_files_router(impl: FilesApi, guard: Guard) -> APIRouter:
     """Build the `files` router; handlers are bound now, so a missing one fails at start-up."""
-    router = APIRouter(tags=["files"])
+    router = APIRouter(tags=["files"], route_class=StrictJsonRoute)
 
     list_files = impl.list_files
     list_files_guard = guard.authorize(

@@ -14,6 +14,7 @@ from generated.api._support import (
     Principal,
     Reply,
     RFC3339DateTime,
+    StrictJsonRoute,
     empty_response,
     require_content_type,
     unwrap,
@@ -84,7 +85,7 @@ class UsersApi(Protocol):
 
 def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
     """Build the `users` router; handlers are bound now, so a missing one fails at start-up."""
-    router = APIRouter(tags=["users"])
+    router = APIRouter(tags=["users"], route_class=StrictJsonRoute)
 
     list_users = impl.list_users
     list_users_guard = guard.authorize(

@@ -96,7 +96,7 @@ export interface paths {
         put?: never;
         /**
          * Rotate a refresh token
-         * @description Exchanges a refresh token for a new access token and a new refresh token. Each refresh token works once: presenting one that was already used revokes its whole session (its access tokens too), so a stolen token stops working for thief and owner alike (OAuth 2.0 Security BCP, RFC 9700 §4.14). Of two concurrent refreshes with the same token, exactly one succeeds.
+         * @description Exchanges a refresh token for a new access token and a new refresh token. Each refresh token works once: presenting one that was already used revokes its whole session (its access tokens too), so a stolen token stops working for thief and owner alike (OAuth 2.0 Security BCP, RFC 9700 §4.14). Of two concurrent refreshes with the same token, exactly one succeeds. This is the OAuth2 flow's `refreshUrl`: it takes JSON or the RFC 6749 §6 form (`grant_type=refresh_token&refresh_token=...`; a parameter sent twice is refused).
          */
         post: operations["refreshTokens"];
         delete?: never;
@@ -680,10 +680,17 @@ export interface components {
             /** @description Ignored; roles come from the account. */
             scope?: string;
         };
-        /** @description A refresh token to rotate. */
+        /** @description A refresh token to rotate. The OAuth2 form (RFC 6749 §6) also sends `grant_type` and may send `scope`. */
         RefreshRequest: {
             /** @description The refresh token from the last sign-in or refresh. */
             refresh_token: string;
+            /**
+             * @description The OAuth2 grant type; optional, and only `refresh_token`.
+             * @enum {string}
+             */
+            grant_type?: "refresh_token";
+            /** @description Ignored; roles come from the account. */
+            scope?: string;
         };
         /** @description An access token for `Authorization Bearer` and a single-use refresh token (RFC 6749 §5.1). */
         TokenPair: {
@@ -1479,6 +1486,7 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["RefreshRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["RefreshRequest"];
             };
         };
         responses: {

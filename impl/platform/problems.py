@@ -121,6 +121,8 @@ def _validation_errors(errors: Sequence[Any]) -> list[dict[str, str]]:
         if source == "body":
             if error.get("type") == "json_invalid":
                 path = ()  # FastAPI puts the character offset here, not a member name
+                # FastAPI's message is always "JSON decode error"; the parser's own says what was wrong.
+                item["detail"] = str((error.get("ctx") or {}).get("error") or item["detail"])
             escaped = (str(part).replace("~", "~0").replace("/", "~1") for part in path)
             item["pointer"] = "#/" + "/".join(escaped) if path else "#"
         elif source == "header":

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Annotated, Any, Generic, Protocol, TypeVar
 from uuid import UUID
 
-from fastapi import HTTPException, Request, Response
+from fastapi import HTTPException, Request, Response, params
 from fastapi.exceptions import RequestValidationError
-from pydantic import BeforeValidator, Field, TypeAdapter, ValidationError
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, BeforeValidator, Field, TypeAdapter, ValidationError
 
 T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
+FORM_MEDIA = "application/x-www-form-urlencoded"
 # Statuses that never carry a body (RFC 9110): a Reply with one of them is sent as headers only.
 BODILESS_STATUSES = frozenset({204, 304})
 
@@ -87,6 +91,91 @@ def require_content_type(media_types: tuple[str, ...]) -> Callable[[Request], Aw
             raise HTTPException(415, f"Unsupported media type {media_type!r}; this operation accepts {listed}.")
 
     return check
+
+
+def strict_json(body: bytes) -> Any:
+    """A JSON body as RFC 8259 defines one exchanged between systems: UTF-8 (§8.1), no member twice (§4).
+
+    ``json.loads`` would guess UTF-16 or UTF-32 from the bytes and keep the last of two equal names, so two
+    readers of the same body (a proxy, a log, this service) could see different documents. Each refusal is a
+    ``json.JSONDecodeError``, which FastAPI (and :func:`json_or_form_body`) answer as malformed JSON (400).
+    """
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise json.JSONDecodeError("The body is not UTF-8", body.decode("latin-1"), error.start) from None
+    return json.loads(text, object_pairs_hook=_unique_members(text))
+
+
+def _unique_members(text: str) -> Callable[[list[tuple[str, Any]]], dict[str, Any]]:
+    def members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        found = dict(pairs)
+        if len(found) != len(pairs):
+            names = [name for name, _ in pairs]
+            twice = next(name for name in names if names.count(name) > 1)
+            raise json.JSONDecodeError(f"The member {twice!r} appears more than once", text, 0)
+        return found
+
+    return members
+
+
+class StrictJsonRequest(Request):
+    """A request whose JSON body is read by :func:`strict_json`; FastAPI's body reading calls ``json()``."""
+
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            self._json = strict_json(await self.body())
+        return self._json
+
+
+class StrictJsonRoute(APIRoute):
+    """The generated routes: one with a JSON body is read from a StrictJsonRequest, any other is FastAPI's own
+    (and costs nothing more per request)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        if self.body_field is None or isinstance(self.body_field.field_info, params.Form):
+            return handler
+
+        async def strict(request: Request) -> Response:
+            return await handler(StrictJsonRequest(request.scope, request.receive))
+
+        return strict
+
+
+def json_or_form_body(model: type[M]) -> Callable[[Request], Awaitable[M]]:
+    """The body of an operation taking JSON or the same members as a form (OAuth2's token requests, RFC 6749 §6).
+
+    FastAPI reads a body as one or the other; this dependency reads it by its media type (``require_content_type``
+    has already refused any other) and validates it with the same model, errors located in the body as FastAPI
+    locates them. A form member sent twice is refused, as RFC 6749 §3.2 requires.
+    """
+
+    async def read(request: Request) -> M:
+        media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        data: Any
+        if media_type == FORM_MEDIA:
+            pairs = (await request.form()).multi_items()
+            data = dict(pairs)
+            if len(data) != len(pairs):
+                twice = sorted({name for name, _ in pairs if [n for n, _ in pairs].count(name) > 1})
+                raise RequestValidationError(
+                    [{"type": "value_error", "loc": ("body", name), "msg": "Sent more than once"} for name in twice]
+                )
+        else:
+            try:
+                data = strict_json(await request.body())
+            except json.JSONDecodeError as error:
+                raise RequestValidationError(
+                    [{"type": "json_invalid", "loc": ("body", error.pos), "msg": error.msg, "input": {}}]
+                ) from None
+        try:
+            return model.model_validate(data)
+        except ValidationError as error:
+            errors = error.errors(include_url=False)
+            raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in errors]) from None
+
+    return read
 
 
 class HeaderParameters:

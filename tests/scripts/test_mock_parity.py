@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from impl.app import create_app
 from scripts.live_service import serving
 from scripts.mock import prism_command
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, bearer, sign_in, test_settings
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, bearer, test_settings
 from tests.live_server import free_port
 
 
@@ -54,8 +54,9 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
 
 
 def calls(service: TestClient) -> list[Call]:
-    token = sign_in(service)
-    auth = bearer(token)
+    pair = service.post("/api/v1/auth/login", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}).json()
+    auth = bearer(pair["access_token"])
+    refresh_form = {"grant_type": "refresh_token", "refresh_token": pair["refresh_token"]}
     me = service.get("/api/v1/auth/me", headers=auth).json()
     user = f"/api/v1/users/{me['id']}"
     return [
@@ -76,6 +77,8 @@ def calls(service: TestClient) -> list[Call]:
         Call("list users with limit 0", "GET", "/api/v1/users?limit=0", headers=auth),
         Call("list users", "GET", "/api/v1/users?limit=2", headers=auth),
         Call("list files", "GET", "/api/v1/files", headers=auth),
+        Call("refresh by the OAuth2 form", "POST", "/api/v1/auth/refresh", data=refresh_form),
+        Call("refresh by a form of another grant", "POST", "/api/v1/auth/refresh", data={"grant_type": "password"}),
         Call("health", "GET", "/health"),
     ]
 
