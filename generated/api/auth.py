@@ -116,7 +116,7 @@ def build_auth_router(impl: AuthApi, guard: Guard) -> APIRouter:
             },
             413: {"description": "The request body is larger than the service accepts.", "model": models.Problem},
             415: {
-                "description": "The request body's media type is not one this operation accepts.",
+                "description": "The request body's media type is not one this operation accepts, or the body is compressed (`Content-Encoding`), which no operation accepts: send it uncompressed.",
                 "model": models.Problem,
             },
             422: {
@@ -279,7 +279,7 @@ def build_auth_router(impl: AuthApi, guard: Guard) -> APIRouter:
             },
             413: {"description": "The request body is larger than the service accepts.", "model": models.Problem},
             415: {
-                "description": "The request body's media type is not one this operation accepts.",
+                "description": "The request body's media type is not one this operation accepts, or the body is compressed (`Content-Encoding`), which no operation accepts: send it uncompressed.",
                 "model": models.Problem,
             },
             422: {
@@ -344,7 +344,7 @@ def build_auth_router(impl: AuthApi, guard: Guard) -> APIRouter:
             },
             413: {"description": "The request body is larger than the service accepts.", "model": models.Problem},
             415: {
-                "description": "The request body's media type is not one this operation accepts.",
+                "description": "The request body's media type is not one this operation accepts, or the body is compressed (`Content-Encoding`), which no operation accepts: send it uncompressed.",
                 "model": models.Problem,
             },
             422: {
@@ -394,7 +394,7 @@ def build_auth_router(impl: AuthApi, guard: Guard) -> APIRouter:
             },
             413: {"description": "The request body is larger than the service accepts.", "model": models.Problem},
             415: {
-                "description": "The request body's media type is not one this operation accepts.",
+                "description": "The request body's media type is not one this operation accepts, or the body is compressed (`Content-Encoding`), which no operation accepts: send it uncompressed.",
                 "model": models.Problem,
             },
             422: {
@@ -444,7 +444,7 @@ def build_auth_router(impl: AuthApi, guard: Guard) -> APIRouter:
             400: {"description": "The request body is not valid JSON.", "model": models.Problem},
             413: {"description": "The request body is larger than the service accepts.", "model": models.Problem},
             415: {
-                "description": "The request body's media type is not one this operation accepts.",
+                "description": "The request body's media type is not one this operation accepts, or the body is compressed (`Content-Encoding`), which no operation accepts: send it uncompressed.",
                 "model": models.Problem,
             },
             422: {
@@ -494,7 +494,7 @@ def build_auth_router(impl: AuthApi, guard: Guard) -> APIRouter:
             },
             413: {"description": "The request body is larger than the service accepts.", "model": models.Problem},
             415: {
-                "description": "The request body's media type is not one this operation accepts.",
+                "description": "The request body's media type is not one this operation accepts, or the body is compressed (`Content-Encoding`), which no operation accepts: send it uncompressed.",
                 "model": models.Problem,
             },
             422: {

@@ -171,7 +171,7 @@ def build_demo_router(impl: DemoApi, guard: Guard) -> APIRouter:
             },
             413: {"description": "The request body is larger than the service accepts.", "model": models.Problem},
             415: {
-                "description": "The request body's media type is not one this operation accepts.",
+                "description": "The request body's media type is not one this operation accepts, or the body is compressed (`Content-Encoding`), which no operation accepts: send it uncompressed.",
                 "model": models.Problem,
             },
             422: {

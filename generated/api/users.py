@@ -208,7 +208,7 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
             },
             413: {"description": "The request body is larger than the service accepts.", "model": models.Problem},
             415: {
-                "description": "The request body's media type is not one this operation accepts.",
+                "description": "The request body's media type is not one this operation accepts, or the body is compressed (`Content-Encoding`), which no operation accepts: send it uncompressed.",
                 "model": models.Problem,
             },
             422: {
@@ -465,7 +465,7 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
             },
             413: {"description": "The request body is larger than the service accepts.", "model": models.Problem},
             415: {
-                "description": "The request body's media type is not one this operation accepts.",
+                "description": "The request body's media type is not one this operation accepts, or the body is compressed (`Content-Encoding`), which no operation accepts: send it uncompressed.",
                 "model": models.Problem,
             },
             422: {
@@ -539,7 +539,7 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
             },
             413: {"description": "The request body is larger than the service accepts.", "model": models.Problem},
             415: {
-                "description": "The request body's media type is not one this operation accepts.",
+                "description": "The request body's media type is not one this operation accepts, or the body is compressed (`Content-Encoding`), which no operation accepts: send it uncompressed.",
                 "model": models.Problem,
             },
             422: {

@@ -1152,10 +1152,12 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The request body's media type is not one this operation accepts. */
+        /** @description The request body's media type is not one this operation accepts, or the body is compressed (`Content-Encoding`), which no operation accepts: send it uncompressed. */
         UnsupportedMediaType: {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
+                /** @description `identity` when the refusal is of a `Content-Encoding` (RFC 9110 §12.5.3, RFC 7694). */
+                "Accept-Encoding"?: "identity";
                 [name: string]: unknown;
             };
             content: {

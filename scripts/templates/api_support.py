@@ -10,7 +10,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, Generic, Protocol, TypeVar
 from uuid import UUID
 
-from fastapi import HTTPException, Request, Response, params
+from fastapi import HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, BeforeValidator, Field, TypeAdapter, ValidationError
@@ -75,12 +75,26 @@ def empty_response(result: object, status_code: int) -> Response:
     return Response(status_code=status_code)
 
 
+def refuse_content_coding(request: Request) -> None:
+    """415 for a compressed body (RFC 9110 §15.5.16): read as plain it would be garbage. RFC 7694's
+    ``Accept-Encoding`` says what would do."""
+    encoding = request.headers.get("content-encoding")
+    if encoding is not None and encoding.strip().lower() not in ("", "identity"):
+        raise HTTPException(
+            415,
+            f"Content-Encoding {encoding.strip()!r} is not accepted; send the body uncompressed.",
+            headers={"Accept-Encoding": "identity"},
+        )
+
+
 def require_content_type(media_types: tuple[str, ...]) -> Callable[[Request], Awaitable[None]]:
-    """A route dependency answering 415 when a request body's media type is not one the spec declares."""
+    """A route dependency answering 415 when a request body's media type is not one the spec declares, or when the
+    body is compressed (``Content-Encoding``), which no operation accepts."""
     accepted = frozenset(media_types)
     listed = ", ".join(media_types)
 
     async def check(request: Request) -> None:
+        refuse_content_coding(request)
         content_type = request.headers.get("content-type")
         if content_type is None:
             if request.headers.get("content-length", "0") in ("", "0") and "transfer-encoding" not in request.headers:
@@ -129,15 +143,17 @@ class StrictJsonRequest(Request):
 
 
 class StrictJsonRoute(APIRoute):
-    """The generated routes: one with a JSON body is read from a StrictJsonRequest, any other is FastAPI's own
-    (and costs nothing more per request)."""
+    """The generated routes: one with a body FastAPI reads refuses a compressed one first, and reads JSON from a
+    StrictJsonRequest; any other is FastAPI's own (and costs nothing more per request)."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
-        if self.body_field is None or isinstance(self.body_field.field_info, params.Form):
+        if self.body_field is None:
             return handler
 
         async def strict(request: Request) -> Response:
+            # FastAPI reads the body before any dependency runs, so require_content_type would come too late.
+            refuse_content_coding(request)
             return await handler(StrictJsonRequest(request.scope, request.receive))
 
         return strict

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import importlib
 import re
 import sys
@@ -215,6 +216,19 @@ def test_a_json_body_is_utf8_with_each_member_once(items_client: TestClient, bod
     assert response.status_code == 400
     assert response.json()["errors"] == [{"detail": problem, "pointer": "#"}]
     assert items_client.post("/items", json={"name": "widget"}).status_code == 201
+
+
+@pytest.mark.parametrize("coding", ["gzip", "br", "deflate, gzip"])
+def test_a_compressed_body_is_415_naming_identity(items_client: TestClient, coding: str) -> None:
+    # Read as plain, a gzip body would be garbage (a 400 at best); RFC 9110 §15.5.16 and RFC 7694 say 415.
+    body = gzip.compress(b'{"name": "widget"}')
+    headers = {"Content-Type": "application/json", "Content-Encoding": coding}
+    response = items_client.post("/items", content=body, headers=headers)
+    assert response.status_code == 415
+    assert response.headers["accept-encoding"] == "identity"
+    assert "uncompressed" in response.json()["detail"]
+    identity = items_client.post("/items", json={"name": "widget"}, headers={"Content-Encoding": "identity"})
+    assert identity.status_code == 201
 
 
 def test_a_body_in_an_undeclared_media_type_is_415(items_client: TestClient) -> None:

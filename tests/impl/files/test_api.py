@@ -189,6 +189,16 @@ def test_a_file_name_is_metadata_only_and_cannot_reach_outside_the_store(
     assert path.read_bytes() == b"content"  # stored under its generated id, nowhere else
 
 
+def test_a_name_with_a_line_break_loses_it_and_is_encoded_once(server: LiveServer, token: str) -> None:
+    # The client library escapes CR, LF and '"' as the HTML standard says (%0D, %0A, %22); the service undoes that.
+    metadata = uploaded(server, token, b"report", filename='q3\r\n"final".txt')
+    assert metadata["filename"] == 'q3"final".txt'
+    download = httpx.get(f"{server.url}{FILES}/{metadata['id']}/content", headers=bearer(token))
+    assert download.headers["content-disposition"] == (
+        "attachment; filename=\"q3_final_.txt\"; filename*=UTF-8''q3%22final%22.txt"
+    )
+
+
 def test_a_unicode_name_comes_back_in_content_disposition(server: LiveServer, token: str) -> None:
     metadata = uploaded(server, token, b"bonjour", filename="résumé €.txt")
     download = httpx.get(f"{server.url}{FILES}/{metadata['id']}/content", headers=bearer(token))
