@@ -69,6 +69,14 @@ def unwrap(result: T | Reply[T], response: Response) -> T | Response:
     return result
 
 
+def content_length(body: BaseModel) -> str:
+    """The Content-Length of ``body`` as the generated routes send it (JSON, unset members left out).
+
+    A HEAD handler sends its GET twin's (RFC 9110 §9.3.2); a HEAD answer must never name another length (§8.6).
+    """
+    return str(len(body.__pydantic_serializer__.to_json(body, exclude_unset=True, by_alias=True)))
+
+
 def empty_response(result: object, status_code: int) -> Response:
     """The answer of an operation without a body (HEAD, 204): status and headers only."""
     if isinstance(result, Reply):

@@ -159,8 +159,9 @@ class UsersService:
         self, *, user_id: uuid.UUID, if_none_match: str | None, if_modified_since: str | None, principal: Principal
     ) -> Reply[None]:
         record = await self._load(user_id)
-        status = 304 if self._not_modified(record, if_none_match, if_modified_since) else None
-        return Reply(None, headers=record.headers, status_code=status)
+        if self._not_modified(record, if_none_match, if_modified_since):
+            return Reply(None, headers=record.headers, status_code=304)
+        return Reply(None, headers=record.head_headers)
 
     async def options_user(self, *, user_id: uuid.UUID, principal: Principal) -> Reply[None]:
         await self._load(user_id)  # the methods of a user that exists: an unknown or deleted one is 404, as for GET

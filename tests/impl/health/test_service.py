@@ -60,6 +60,9 @@ def test_head_answers_like_get_without_a_body(client: TestClient) -> None:
         assert response.status_code == 200, path
         assert response.content == b"", path
         assert "x-request-id" in response.headers, path
+        # RFC 9110 §8.6 and §9.3.2: the length GET's body would have, never another one.
+        get = client.get(path)
+        assert response.headers["content-length"] == get.headers["content-length"] == str(len(get.content)), path
 
 
 def test_readiness_is_503_problem_with_the_failing_check_when_the_data_dir_is_gone(

@@ -139,6 +139,7 @@ def test_conditional_get_and_head(api: TestClient) -> None:
     assert head.status_code == 200
     assert head.content == b""
     assert (head.headers["etag"], head.headers["last-modified"]) == (etag, last_modified)
+    assert head.headers["content-length"] == first.headers["content-length"] == str(len(first.content))
     assert api.head(url, headers={"If-None-Match": etag}).status_code == 304
 
 
