@@ -440,14 +440,18 @@ export interface paths {
         };
         /**
          * Download a file
-         * @description The file's bytes with the content type found at upload (text as `text/plain; charset=utf-8`), `Content-Disposition: attachment` carrying the original name (RFC 6266, `filename*` for non-ASCII names), a strong `ETag` and `Accept-Ranges: bytes`. One byte range (`Range: bytes=0-99`, `bytes=100-`, `bytes=-100`) answers 206 with `Content-Range`; a range past the end answers 416; several ranges, or `If-Range` not matching the current ETag, answer the whole file. `If-None-Match` matching the ETag answers 304.
+         * @description The file's bytes with the content type found at upload (text as `text/plain; charset=utf-8`), `Content-Disposition: attachment` carrying the original name (RFC 6266, `filename*` for non-ASCII names), a strong `ETag` and `Accept-Ranges: bytes`. One byte range (`Range: bytes=0-99`, `bytes=100-`, `bytes=-100`) answers 206 with `Content-Range`; a range past the end answers 416; several ranges, or `If-Range` not matching the current ETag, answer the whole file. `If-None-Match` matching the ETag answers 304. `Last-Modified` is the upload's time (a file never changes).
          */
         get: operations["downloadFile"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
-        head?: never;
+        /**
+         * Get a file's download headers
+         * @description The headers `GET` would send for the whole file (length, type, name, `ETag`, `Last-Modified`), without a body: what a download manager asks before it fetches ranges. `If-None-Match` matching the ETag answers 304.
+         */
+        head: operations["headFileContent"];
         patch?: never;
         trace?: never;
     };
@@ -1347,7 +1351,7 @@ export interface components {
          */
         ETag: string;
         /**
-         * @description When the user last changed, as an HTTP-date (second precision).
+         * @description When the resource last changed (a file, when it was uploaded), as an HTTP-date (second precision).
          * @example Sat, 28 Nov 2026 10:00:00 GMT
          */
         LastModified: string;
@@ -2436,6 +2440,7 @@ export interface operations {
                     "Content-Disposition": components["headers"]["ContentDisposition"];
                     "Accept-Ranges": components["headers"]["AcceptRanges"];
                     ETag: components["headers"]["ETag"];
+                    "Last-Modified": components["headers"]["LastModified"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2455,6 +2460,7 @@ export interface operations {
                     "Content-Disposition": components["headers"]["ContentDisposition"];
                     "Accept-Ranges": components["headers"]["AcceptRanges"];
                     ETag: components["headers"]["ETag"];
+                    "Last-Modified": components["headers"]["LastModified"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2471,6 +2477,52 @@ export interface operations {
             404: components["responses"]["FileNotFound"];
             413: components["responses"]["ContentTooLarge"];
             416: components["responses"]["RangeNotSatisfiable"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["DependencyUnavailable"];
+            504: components["responses"]["GatewayTimeout"];
+        };
+    };
+    headFileContent: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description ETags (or `*`) the client already has; a match gives 304.
+                 * @example "3a9c1f2e0b7d4c58"
+                 */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
+            path: {
+                /**
+                 * @description The file's id.
+                 * @example 7c1e0d2a-5b9f-4f0e-8d43-2a6b1f9e4c70
+                 */
+                file_id: components["parameters"]["FileId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file exists; these are its download headers. */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimitState"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicyApplied"];
+                    "Content-Disposition": components["headers"]["ContentDisposition"];
+                    "Accept-Ranges": components["headers"]["AcceptRanges"];
+                    ETag: components["headers"]["ETag"];
+                    "Last-Modified": components["headers"]["LastModified"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            304: components["responses"]["NotModified"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["FileNotFound"];
+            413: components["responses"]["ContentTooLarge"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalServerError"];

@@ -27,7 +27,7 @@ from impl.files.ranges import RangeNotSatisfiableError, parse_range
 from impl.files.repository import FileRepository
 from impl.files.storage import FileStorage
 from impl.files.upload import receive_upload
-from impl.platform.conditional import none_match
+from impl.platform.conditional import http_date, none_match
 from impl.platform.db.base import utc_now
 from impl.platform.db.engine import Sessions
 
@@ -138,10 +138,9 @@ class FilesService:
         principal: Principal,
     ) -> Response:
         record = await self._owned(file_id, principal)
-        etag = content_etag(record)
-        headers = {"ETag": etag, "Accept-Ranges": "bytes", "Content-Disposition": content_disposition(record.filename)}
+        etag, headers = content_etag(record), download_headers(record)
         if none_match(if_none_match, etag):
-            return Response(status_code=304, headers={"ETag": etag})
+            return Response(status_code=304, headers=not_modified_headers(headers))
         selected = None
         # If-Range: the range only applies to the representation the client already has part of (strong match);
         # a date or another tag means it changed, and the whole file is sent.
@@ -168,6 +167,19 @@ class FilesService:
             status_code=206,
         )
 
+    async def head_file_content(
+        self, *, file_id: uuid.UUID, if_none_match: str | None, principal: Principal
+    ) -> Reply[None]:
+        record = await self._owned(file_id, principal)
+        headers = download_headers(record)
+        if none_match(if_none_match, headers["ETag"]):
+            return Reply(None, headers=not_modified_headers(headers), status_code=304)
+        # What GET would send for the whole file (RFC 9110 §9.3.2), its length and type included.
+        return Reply(
+            None,
+            headers={**headers, "Content-Length": str(record.size), "Content-Type": download_type(record.content_type)},
+        )
+
     async def delete_file(self, *, file_id: uuid.UUID, principal: Principal) -> None:
         async with self._sessions.write.begin() as session:
             deleted = await FileRepository(session).delete_owned(file_id, principal.subject)
@@ -183,3 +195,26 @@ class FilesService:
         if record is None:
             raise UnknownFileError(file_id)
         return record
+
+
+def download_headers(record: FileRecord) -> dict[str, str]:
+    """The validators and description of a file's content; a file never changes, so it was last modified when
+    it was uploaded."""
+    return {
+        "ETag": content_etag(record),
+        "Last-Modified": http_date(record.created_at),
+        "Accept-Ranges": "bytes",
+        "Content-Disposition": content_disposition(record.filename),
+    }
+
+
+def not_modified_headers(headers: dict[str, str]) -> dict[str, str]:
+    # RFC 9110 §15.4.5: a 304 carries the validators a 200 would have.
+    return {"ETag": headers["ETag"], "Last-Modified": headers["Last-Modified"]}
+
+
+def download_type(content_type: str) -> str:
+    # As Starlette labels a text response sent with this media type.
+    if content_type.startswith("text/") and "charset=" not in content_type:
+        return f"{content_type}; charset=utf-8"
+    return content_type

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import os
 import uuid
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 
 import httpx2 as httpx
 import pytest
@@ -258,6 +260,37 @@ def test_a_current_copy_is_not_sent_again(text_file: str, token: str) -> None:
     assert response.content == b""
     assert response.headers["etag"] == etag
     assert httpx.get(text_file, headers={**bearer(token), "If-None-Match": '"stale"'}).status_code == 200
+
+
+def test_the_content_is_dated_by_its_upload_and_a_304_keeps_the_date(text_file: str, token: str) -> None:
+    whole = httpx.get(text_file, headers=bearer(token))
+    last_modified = whole.headers["last-modified"]
+    assert parsedate_to_datetime(last_modified) <= datetime.now(UTC)
+
+    not_modified = httpx.get(text_file, headers={**bearer(token), "If-None-Match": whole.headers["etag"]})
+    assert not_modified.status_code == 304
+    # The spec's NotModified response requires both validators.
+    assert (not_modified.headers["etag"], not_modified.headers["last-modified"]) == (
+        whole.headers["etag"],
+        last_modified,
+    )
+    ranged = httpx.get(text_file, headers={**bearer(token), "Range": "bytes=0-9"})
+    assert ranged.headers["last-modified"] == last_modified
+
+
+def test_head_on_the_content_sends_the_download_headers_without_the_bytes(text_file: str, token: str) -> None:
+    whole = httpx.get(text_file, headers=bearer(token))
+    head = httpx.head(text_file, headers=bearer(token))
+
+    assert head.status_code == 200
+    assert head.content == b""
+    for name in ("content-length", "content-type", "etag", "last-modified", "accept-ranges", "content-disposition"):
+        assert head.headers[name] == whole.headers[name], name
+    assert head.headers["content-length"] == str(len(TEXT))
+    revalidated = httpx.head(text_file, headers={**bearer(token), "If-None-Match": whole.headers["etag"]})
+    assert revalidated.status_code == 304
+    assert revalidated.headers["last-modified"] == whole.headers["last-modified"]
+    assert httpx.head(text_file.replace("/content", "x/content"), headers=bearer(token)).status_code in (404, 422)
 
 
 def test_a_deleted_file_is_gone_from_the_api_and_the_disk(server: LiveServer, token: str) -> None:
