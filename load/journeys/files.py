@@ -86,7 +86,9 @@ class FileOwner(Member):
                 "HEAD",
                 f"{path}/content",
                 name="headFileContent",
-                check=lambda r: None if r.headers.get("Content-Length") == str(len(content)) else "another length",
+                check=lambda r: (
+                    None if r.headers and r.headers.get("Content-Length") == str(len(content)) else "no length"
+                ),
                 headers=self.auth,
             )
         self.think()
