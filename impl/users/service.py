@@ -16,7 +16,7 @@ from generated import models
 from generated.api._support import Principal, Reply
 from impl.platform.cache import Cache, PydanticCodec, cached
 from impl.platform.conditional import if_match_fails, none_match, not_modified_since
-from impl.platform.db.base import utc_now
+from impl.platform.db.base import next_modification, utc_now
 from impl.platform.db.engine import Sessions
 from impl.platform.events import EventBus
 from impl.platform.idempotency import IdempotencyStore, fingerprint
@@ -284,7 +284,7 @@ class UsersService:
                 if changed:
                     for name, value in changed.items():
                         setattr(record, name, value)
-                    record.updated_at = max(utc_now(), record.updated_at)
+                    record.updated_at = next_modification(record.updated_at)
                     await UserRepository(session).flush()
                 return Reply(view(record), headers=representation_headers(record)), bool(changed)
 

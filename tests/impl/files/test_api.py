@@ -64,6 +64,13 @@ def test_text_is_served_as_utf8_text(server: LiveServer, token: str) -> None:
     assert download.content == TEXT
 
 
+def test_files_uploaded_in_one_second_list_in_the_order_they_came(server: LiveServer, token: str) -> None:
+    # Timestamps keep their microseconds: the id (random) only breaks a tie within one microsecond.
+    sent = [uploaded(server, token, f"burst {n}".encode(), filename=f"burst-{n}.txt")["id"] for n in range(9)]
+    listed = httpx.get(f"{server.url}{FILES}", headers=bearer(token), params={"limit": 100}).json()["items"]
+    assert [item["id"] for item in listed if item["id"] in sent] == sent[::-1]  # newest first
+
+
 def test_my_files_are_listed_newest_first_a_page_at_a_time(server: LiveServer, token: str) -> None:
     mine = [uploaded(server, token, f"file {n}".encode(), filename=f"{n}.txt") for n in range(5)]
     uploaded(server, new_user_token(server), b"someone else's")  # never in my list

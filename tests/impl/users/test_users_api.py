@@ -143,6 +143,21 @@ def test_conditional_get_and_head(api: TestClient) -> None:
     assert api.head(url, headers={"If-None-Match": etag}).status_code == 304
 
 
+def test_every_change_moves_last_modified_so_if_modified_since_never_misses_one(api: TestClient) -> None:
+    # Changes faster than HTTP-dates' one-second steps: each still gets a later Last-Modified, so a cache that
+    # revalidates by date alone (no ETag) is told of every change, never answered 304 with stale data.
+    url = f"{USERS}/{create(api, 'quick@example.com')['id']}"
+    dates = [api.get(url).headers["last-modified"]]
+    for n in range(3):
+        changed = api.patch(url, json={"name": f"Quick {n}"})
+        assert changed.status_code == 200
+        assert changed.headers["last-modified"] != dates[-1]
+        assert api.get(url, headers={"If-Modified-Since": dates[-1]}).status_code == 200
+        dates.append(changed.headers["last-modified"])
+    assert [parsedate_to_datetime(date) for date in dates] == sorted({parsedate_to_datetime(d) for d in dates})
+    assert api.get(url, headers={"If-Modified-Since": dates[-1]}).status_code == 304
+
+
 def test_put_replaces_and_patch_merges(api: TestClient) -> None:
     user = create(api, "put@example.com")
     url = f"{USERS}/{user['id']}"
