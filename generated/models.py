@@ -80,9 +80,9 @@ class FilePage(ContractModel):
         populate_by_name=True,
     )
     items: list[FileMetadata]
-    next_cursor: StrictStr | None
+    next: StrictStr | None
     """
-    Pass as `cursor` for the next page; null on the last page.
+    The URL of the next page, or null on the last page.
     """
 
 

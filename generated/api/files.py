@@ -117,7 +117,7 @@ def build_files_router(impl: FilesApi, guard: Guard) -> APIRouter:
                 max_length=512,
                 min_length=1,
                 pattern="^[A-Za-z0-9_-]+$",
-                description="The `next_cursor` of the previous page (opaque).",
+                description="Opaque; taken from the `next` URL of the previous page.",
             ),
         ] = None,
     ) -> models.FilePage | Response:

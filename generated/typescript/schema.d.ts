@@ -380,7 +380,7 @@ export interface paths {
         };
         /**
          * List my files
-         * @description The caller's own files, newest first, a page at a time; `next_cursor` fetches the next page.
+         * @description The caller's own files, newest first, a page at a time. As for users, `next` (and the `Link` header with `rel="next"`) is the URL of the next page, null (and no `Link`) on the last one.
          */
         get: operations["listFiles"];
         put?: never;
@@ -584,8 +584,8 @@ export interface components {
         /** @description One page of the caller's files. */
         FilePage: {
             items: components["schemas"]["FileMetadata"][];
-            /** @description Pass as `cursor` for the next page; null on the last page. */
-            next_cursor: string | null;
+            /** @description The URL of the next page, or null on the last page. */
+            next: string | null;
         };
         DemoResult: {
             /** @enum {string} */
@@ -2262,7 +2262,7 @@ export interface operations {
             query?: {
                 /** @description Files per page. */
                 limit?: number;
-                /** @description The `next_cursor` of the previous page (opaque). */
+                /** @description Opaque; taken from the `next` URL of the previous page. */
                 cursor?: string;
             };
             header?: never;
@@ -2277,6 +2277,7 @@ export interface operations {
                     "X-Request-ID": components["headers"]["XRequestId"];
                     RateLimit: components["headers"]["RateLimitState"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicyApplied"];
+                    Link: components["headers"]["Link"];
                     [name: string]: unknown;
                 };
                 content: {

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
+from urllib.parse import urlencode
 
 import anyio
 from fastapi import Request, Response
@@ -116,13 +117,19 @@ class FilesService:
         headers = {"Location": f"{COLLECTION}/{file_id}", "ETag": metadata_etag(record)}
         return Reply(metadata, headers=headers, status_code=201)
 
-    async def list_files(self, *, limit: int, cursor: str | None, principal: Principal) -> models.FilePage:
+    async def list_files(
+        self, *, limit: int, cursor: str | None, principal: Principal
+    ) -> models.FilePage | Reply[models.FilePage]:
         after = decode_cursor(cursor) if cursor is not None else None
         async with self._sessions.read() as session:
             records = await FileRepository(session).page(owner_id=principal.subject, after=after, limit=limit + 1)
         page = records[:limit]
-        next_cursor = encode_cursor(page[-1]) if len(records) > limit else None
-        return models.FilePage(items=[view(record) for record in page], next_cursor=next_cursor)
+        items = [view(record) for record in page]
+        if len(records) <= limit:
+            return models.FilePage(items=items, next=None)
+        # One shape with the users' listing: the next page's URL in the body and in Link (RFC 8288).
+        next_url = f"{COLLECTION}?{urlencode({'limit': limit, 'cursor': encode_cursor(page[-1])})}"
+        return Reply(models.FilePage(items=items, next=next_url), headers={"Link": f'<{next_url}>; rel="next"'})
 
     async def get_file_metadata(self, *, file_id: uuid.UUID, principal: Principal) -> Reply[models.FileMetadata]:
         record = await self._owned(file_id, principal)

@@ -75,18 +75,21 @@ def test_my_files_are_listed_newest_first_a_page_at_a_time(server: LiveServer, t
     mine = [uploaded(server, token, f"file {n}".encode(), filename=f"{n}.txt") for n in range(5)]
     uploaded(server, new_user_token(server), b"someone else's")  # never in my list
     seen: list[dict[str, object]] = []
-    cursor = None
-    while True:
-        params: dict[str, str | int] = {"limit": 2}
-        if cursor is not None:
-            params["cursor"] = cursor
-        page = httpx.get(f"{server.url}{FILES}", headers=bearer(token), params=params).json()
+    url: str | None = f"{server.url}{FILES}?limit=2"
+    while url is not None:
+        response = httpx.get(url, headers=bearer(token))
+        page = response.json()
         assert len(page["items"]) <= 2
         seen += page["items"]
-        cursor = page["next_cursor"]
-        if cursor is None:
-            break
-    # Newest first; uploads within the same second are ordered by id, so the order is total and stable.
+        # The users' shape: the next page's URL in the body and in Link, both absent on the last page.
+        if page["next"] is None:
+            assert "link" not in response.headers
+            url = None
+        else:
+            assert page["next"].startswith(f"{FILES}?")
+            assert response.headers["link"] == f'<{page["next"]}>; rel="next"'
+            url = f"{server.url}{page['next']}"
+    # Newest first; a tie in created_at is ordered by id, so the order is total and stable.
     newest_first = sorted(mine, key=lambda item: (str(item["created_at"]), str(item["id"])), reverse=True)
     assert seen == newest_first
 
