@@ -81,9 +81,9 @@ class FilePage(ContractModel):
         populate_by_name=True,
     )
     items: list[FileMetadata]
-    next_cursor: StrictStr | None
+    next: StrictStr | None
     """
-    Pass as `cursor` for the next page; null on the last page.
+    The URL of the next page, or null on the last page.
     """
 
 
@@ -310,7 +310,7 @@ class RegistrationAccepted(ContractModel):
 
 class RefreshRequest(ContractModel):
     """
-    A refresh token to rotate.
+    A refresh token to rotate. The OAuth2 form (RFC 6749 §6) also sends `grant_type` and may send `scope`.
     """
 
     model_config = ConfigDict(
@@ -320,6 +320,14 @@ class RefreshRequest(ContractModel):
     refresh_token: Annotated[StrictStr, Field(max_length=8192, min_length=1)]
     """
     The refresh token from the last sign-in or refresh.
+    """
+    grant_type: Literal["refresh_token"] | None = None
+    """
+    The OAuth2 grant type; optional, and only `refresh_token`.
+    """
+    scope: Annotated[StrictStr | None, Field(max_length=256)] = None
+    """
+    Ignored; roles come from the account.
     """
 
 

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from typing import Any, cast
 
 from fastapi import APIRouter, Depends, FastAPI
-from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
@@ -25,7 +24,7 @@ from impl.chat.router import build_chat_router
 from impl.demo.service import STATISTICS_MAX_BODY_BYTES, STATISTICS_PATH, DemoService
 from impl.files.service import COLLECTION as FILES_COLLECTION
 from impl.health.service import HealthService
-from impl.platform.cors import cors_options
+from impl.platform.cors import ProblemCORSMiddleware, cors_options
 from impl.platform.db.errors import install_database_error_handlers
 from impl.platform.metrics_endpoint import MetricsEndpoint, metrics_access
 from impl.platform.middleware.answered import AnsweredRequests
@@ -44,6 +43,7 @@ from impl.platform.openapi_document import (
 from impl.platform.problems import install_problem_handlers
 from impl.platform.settings import Settings
 from impl.platform.shadowed_paths import guard_shadowed_paths
+from impl.platform.spec_headers import SpecHeaders
 from impl.platform.tracing import Tracing
 from impl.streams.service import EventsService
 from impl.streams.stream import StreamTiming
@@ -140,16 +140,19 @@ def create_app(settings: Settings, *, tune_collector: bool = False) -> FastAPI:
 Layer = tuple[Callable[..., ASGIApp], dict[str, Any]]
 
 
-def outer_layers(settings: Settings) -> list[Layer]:
+def outer_layers(settings: Settings, document: OpenApiDocument) -> list[Layer]:
     """The layers every answer goes out through, innermost first: the app's own answers and the edge's 504 alike
     (a browser needs the CORS headers to read a 504 too)."""
     layers: list[Layer] = []
     if DEPRECATIONS:
         # Only when the spec deprecates an operation: otherwise no layer at all (see generated/api/deprecations.py).
         layers.append((DeprecationHeadersMiddleware, {"deprecations": DEPRECATIONS}))
-    cors = cors_options(app_env=settings.app_env, allow_origins=settings.cors_allow_origins)
+    # The headers a browser may send and read are the spec's (its header parameters and response headers).
+    cors = cors_options(
+        app_env=settings.app_env, allow_origins=settings.cors_allow_origins, headers=SpecHeaders.of(document.content)
+    )
     if cors is not None:
-        layers.append((CORSMiddleware, cors))
+        layers.append((ProblemCORSMiddleware, cors))
     return layers
 
 
@@ -166,7 +169,7 @@ def add_layers(app: CharterApp, settings: Settings, services: Services) -> None:
     )
     # The edge keeps the time budget; its 504 goes out through the same outer layers as every other answer.
     deadlines = RequestDeadlines(timeout_seconds=settings.request_timeout_seconds)
-    for layer, options in outer_layers(settings):
+    for layer, options in outer_layers(settings, services.document):
         app.add_middleware(layer, **options)  # each added one is outside the ones before
         deadlines.answer = layer(deadlines.answer, **options)
     app.deadlines = deadlines

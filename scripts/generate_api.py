@@ -97,7 +97,11 @@ def _route_parameters(operation: Operation) -> list[str]:
         if not p.required:
             default = f" = {p.default if p.default is not None else 'None'}"
         params.append(f"{p.python_name}: Annotated[{p.annotation}, {marker[p.location]}({args})]{default}")
-    if operation.body_annotation:
+    if operation.body_is_json_or_form:
+        # Read by media type (generated/api/_support.py); FastAPI's markers read one or the other.
+        reader = f"Depends(json_or_form_body({operation.body_annotation}))"
+        params.append(f"body: Annotated[{operation.body_annotation}, {reader}]")
+    elif operation.body_annotation:
         marker_name = "Form()" if operation.body_is_form else "Body()"
         if operation.body_required:
             params.append(f"body: Annotated[{operation.body_annotation}, {marker_name}]")
@@ -148,8 +152,8 @@ def render_tag(tag: str, operations: list[Operation], package: str = "generated"
         "",
         f"from {package} import models",
         f"from {package}.api._support import (",
-        "    Guard, HeaderParameters, Principal, RFC3339Date, RFC3339DateTime, Reply, empty_response,",
-        "    require_content_type, unwrap,",
+        "    Guard, HeaderParameters, Principal, RFC3339Date, RFC3339DateTime, Reply, StrictJsonRoute, empty_response,",
+        "    json_or_form_body, require_content_type, unwrap,",
         ")",
         "",
         "",
@@ -175,7 +179,8 @@ def render_tag(tag: str, operations: list[Operation], package: str = "generated"
         "",
         f"def {builder}({signature}) -> APIRouter:",
         f'    """Build the `{tag}` router; handlers are bound now, so a missing one fails at start-up."""',
-        f"    router = APIRouter(tags=[{tag!r}])",
+        # StrictJsonRoute: JSON bodies are read strictly (UTF-8, no member twice); other routes are FastAPI's own.
+        f"    router = APIRouter(tags=[{tag!r}], route_class=StrictJsonRoute)",
         "",
     ]
     for op in operations:

@@ -77,6 +77,7 @@ class Operation:
     return_annotation: str  # "None" when the success response has no body, "Response" when it is not JSON
     responses: dict[int, tuple[str, str | None]] = field(default_factory=dict)  # status -> (description, model)
     body_is_form: bool = False
+    body_is_json_or_form: bool = False  # JSON and the form, one schema: the route reads whichever was sent
     body_is_streamed: bool = False  # multipart, octet-stream or x-handler-reads-body: the handler reads the request
     # Access control from `security`, `x-roles` and `x-self-only`; empty roles means a public operation.
     roles: tuple[str, ...] = ()
@@ -260,6 +261,7 @@ class SpecReader:
         parameters = tuple(by_key.values())
 
         body_annotation, body_required, body_media, body_is_form, body_is_streamed = None, False, (), False, False
+        body_is_json_or_form = False
         if "requestBody" in raw:
             body = self.resolve(raw["requestBody"])
             media = tuple(sorted(body.get("content", {})))
@@ -271,10 +273,12 @@ class SpecReader:
                 if not all(JSON_MEDIA.match(m) for m in media):
                     raise SpecError(f"{where}: `{HANDLER_READS_BODY}` is for JSON request bodies")
                 body_is_streamed = True
-            if not media or not (body_is_form or body_is_streamed or all(JSON_MEDIA.match(m) for m in media)):
+            json_media = [m for m in media if m != FORM_MEDIA]
+            body_is_json_or_form = FORM_MEDIA in media and bool(json_media)
+            if not media or not (body_is_form or body_is_streamed or all(JSON_MEDIA.match(m) for m in json_media)):
                 raise SpecError(
-                    f"{where}: request bodies must be JSON, only {FORM_MEDIA}, or only {sorted(STREAMED_MEDIA)}, "
-                    f"got {list(media)}"
+                    f"{where}: request bodies must be JSON (optionally also {FORM_MEDIA}), only {FORM_MEDIA}, "
+                    f"or only {sorted(STREAMED_MEDIA)}, got {list(media)}"
                 )
         if body_is_streamed:
             body_required, body_media = bool(body.get("required", False)), media
@@ -362,6 +366,7 @@ class SpecReader:
             also_other_media=also_other_media,
             responses=responses,
             body_is_form=body_is_form,
+            body_is_json_or_form=body_is_json_or_form,
             body_is_streamed=body_is_streamed,
             roles=roles,
             self_only=self_only,

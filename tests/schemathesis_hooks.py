@@ -61,6 +61,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import requests
 import schemathesis
@@ -174,8 +175,8 @@ class _Run:
     def next_cursor(self) -> str | None:
         """A cursor the service issued for the admin's files (None when they fit on one page)."""
         response = self.service.request("GET", "/api/v1/files?limit=1", token=self.access_token(self.admin))
-        cursor = _expect(response, 200, "listing the fuzz files")["next_cursor"]
-        return str(cursor) if cursor is not None else None
+        following = _expect(response, 200, "listing the fuzz files")["next"]
+        return parse_qs(urlsplit(str(following)).query)["cursor"][0] if following is not None else None
 
     def takes_turn(self, operation_id: str, every: int = _EVERY_NTH) -> bool:
         """True for the 1st, (N+1)th, (2N+1)th... call of this operation: deterministic, independent of timing."""

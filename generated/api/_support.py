@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Annotated, Any, Generic, Protocol, TypeVar
@@ -12,9 +13,12 @@ from uuid import UUID
 
 from fastapi import HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
-from pydantic import BeforeValidator, Field, TypeAdapter, ValidationError
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, BeforeValidator, Field, TypeAdapter, ValidationError
 
 T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
+FORM_MEDIA = "application/x-www-form-urlencoded"
 # Statuses that never carry a body (RFC 9110): a Reply with one of them is sent as headers only.
 BODILESS_STATUSES = frozenset({204, 304})
 
@@ -66,6 +70,14 @@ def unwrap(result: T | Reply[T] | Response, response: Response) -> T | Response:
     return result
 
 
+def content_length(body: BaseModel) -> str:
+    """The Content-Length of ``body`` as the generated routes send it (JSON, unset members left out).
+
+    A HEAD handler sends its GET twin's (RFC 9110 §9.3.2); a HEAD answer must never name another length (§8.6).
+    """
+    return str(len(body.__pydantic_serializer__.to_json(body, exclude_unset=True, by_alias=True)))
+
+
 def empty_response(result: object, status_code: int) -> Response:
     """The answer of an operation without a body (HEAD, 204): status and headers only."""
     if isinstance(result, Reply):
@@ -73,12 +85,26 @@ def empty_response(result: object, status_code: int) -> Response:
     return Response(status_code=status_code)
 
 
+def refuse_content_coding(request: Request) -> None:
+    """415 for a compressed body (RFC 9110 §15.5.16): read as plain it would be garbage. RFC 7694's
+    ``Accept-Encoding`` says what would do."""
+    encoding = request.headers.get("content-encoding")
+    if encoding is not None and encoding.strip().lower() not in ("", "identity"):
+        raise HTTPException(
+            415,
+            f"Content-Encoding {encoding.strip()!r} is not accepted; send the body uncompressed.",
+            headers={"Accept-Encoding": "identity"},
+        )
+
+
 def require_content_type(media_types: tuple[str, ...]) -> Callable[[Request], Awaitable[None]]:
-    """A route dependency answering 415 when a request body's media type is not one the spec declares."""
+    """A route dependency answering 415 when a request body's media type is not one the spec declares, or when the
+    body is compressed (``Content-Encoding``), which no operation accepts."""
     accepted = frozenset(media_types)
     listed = ", ".join(media_types)
 
     async def check(request: Request) -> None:
+        refuse_content_coding(request)
         content_type = request.headers.get("content-type")
         if content_type is None:
             if request.headers.get("content-length", "0") in ("", "0") and "transfer-encoding" not in request.headers:
@@ -89,6 +115,93 @@ def require_content_type(media_types: tuple[str, ...]) -> Callable[[Request], Aw
             raise HTTPException(415, f"Unsupported media type {media_type!r}; this operation accepts {listed}.")
 
     return check
+
+
+def strict_json(body: bytes) -> Any:
+    """A JSON body as RFC 8259 defines one exchanged between systems: UTF-8 (§8.1), no member twice (§4).
+
+    ``json.loads`` would guess UTF-16 or UTF-32 from the bytes and keep the last of two equal names, so two
+    readers of the same body (a proxy, a log, this service) could see different documents. Each refusal is a
+    ``json.JSONDecodeError``, which FastAPI (and :func:`json_or_form_body`) answer as malformed JSON (400).
+    """
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise json.JSONDecodeError("The body is not UTF-8", body.decode("latin-1"), error.start) from None
+    return json.loads(text, object_pairs_hook=_unique_members(text))
+
+
+def _unique_members(text: str) -> Callable[[list[tuple[str, Any]]], dict[str, Any]]:
+    def members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        found = dict(pairs)
+        if len(found) != len(pairs):
+            names = [name for name, _ in pairs]
+            twice = next(name for name in names if names.count(name) > 1)
+            raise json.JSONDecodeError(f"The member {twice!r} appears more than once", text, 0)
+        return found
+
+    return members
+
+
+class StrictJsonRequest(Request):
+    """A request whose JSON body is read by :func:`strict_json`; FastAPI's body reading calls ``json()``."""
+
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            self._json = strict_json(await self.body())
+        return self._json
+
+
+class StrictJsonRoute(APIRoute):
+    """The generated routes: one with a body FastAPI reads refuses a compressed one first, and reads JSON from a
+    StrictJsonRequest; any other is FastAPI's own (and costs nothing more per request)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        if self.body_field is None:
+            return handler
+
+        async def strict(request: Request) -> Response:
+            # FastAPI reads the body before any dependency runs, so require_content_type would come too late.
+            refuse_content_coding(request)
+            return await handler(StrictJsonRequest(request.scope, request.receive))
+
+        return strict
+
+
+def json_or_form_body(model: type[M]) -> Callable[[Request], Awaitable[M]]:
+    """The body of an operation taking JSON or the same members as a form (OAuth2's token requests, RFC 6749 §6).
+
+    FastAPI reads a body as one or the other; this dependency reads it by its media type (``require_content_type``
+    has already refused any other) and validates it with the same model, errors located in the body as FastAPI
+    locates them. A form member sent twice is refused, as RFC 6749 §3.2 requires.
+    """
+
+    async def read(request: Request) -> M:
+        media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        data: Any
+        if media_type == FORM_MEDIA:
+            pairs = (await request.form()).multi_items()
+            data = dict(pairs)
+            if len(data) != len(pairs):
+                twice = sorted({name for name, _ in pairs if [n for n, _ in pairs].count(name) > 1})
+                raise RequestValidationError(
+                    [{"type": "value_error", "loc": ("body", name), "msg": "Sent more than once"} for name in twice]
+                )
+        else:
+            try:
+                data = strict_json(await request.body())
+            except json.JSONDecodeError as error:
+                raise RequestValidationError(
+                    [{"type": "json_invalid", "loc": ("body", error.pos), "msg": error.msg, "input": {}}]
+                ) from None
+        try:
+            return model.model_validate(data)
+        except ValidationError as error:
+            errors = error.errors(include_url=False)
+            raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in errors]) from None
+
+    return read
 
 
 class HeaderParameters:

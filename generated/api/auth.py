@@ -11,7 +11,9 @@ from generated.api._support import (
     Guard,
     Principal,
     Reply,
+    StrictJsonRoute,
     empty_response,
+    json_or_form_body,
     require_content_type,
     unwrap,
 )
@@ -61,7 +63,7 @@ class AuthApi(Protocol):
 
 def build_auth_router(impl: AuthApi, guard: Guard) -> APIRouter:
     """Build the `auth` router; handlers are bound now, so a missing one fails at start-up."""
-    router = APIRouter(tags=["auth"])
+    router = APIRouter(tags=["auth"], route_class=StrictJsonRoute)
 
     get_jwks = impl.get_jwks
     get_jwks_guard = guard.admit(operation_id="getJwks", rate_limit="general")
@@ -114,7 +116,7 @@ def build_auth_router(impl: AuthApi, guard: Guard) -> APIRouter:
             },
             413: {"description": "The request body is larger than the service accepts.", "model": models.Problem},
             415: {
-                "description": "The request body's media type is not one this operation accepts.",
+                "description": "The request body's media type is not one this operation accepts, or the body is compressed (`Content-Encoding`), which no operation accepts: send it uncompressed.",
                 "model": models.Problem,
             },
             422: {
@@ -277,7 +279,7 @@ def build_auth_router(impl: AuthApi, guard: Guard) -> APIRouter:
             },
             413: {"description": "The request body is larger than the service accepts.", "model": models.Problem},
             415: {
-                "description": "The request body's media type is not one this operation accepts.",
+                "description": "The request body's media type is not one this operation accepts, or the body is compressed (`Content-Encoding`), which no operation accepts: send it uncompressed.",
                 "model": models.Problem,
             },
             422: {
@@ -302,7 +304,10 @@ def build_auth_router(impl: AuthApi, guard: Guard) -> APIRouter:
             },
         },
         summary="Change your own profile",
-        dependencies=[Depends(update_me_guard), Depends(require_content_type(("application/merge-patch+json",)))],
+        dependencies=[
+            Depends(update_me_guard),
+            Depends(require_content_type(("application/json", "application/merge-patch+json"))),
+        ],
         response_model=models.User,
         response_model_exclude_unset=True,
         methods=["PATCH"],
@@ -339,7 +344,7 @@ def build_auth_router(impl: AuthApi, guard: Guard) -> APIRouter:
             },
             413: {"description": "The request body is larger than the service accepts.", "model": models.Problem},
             415: {
-                "description": "The request body's media type is not one this operation accepts.",
+                "description": "The request body's media type is not one this operation accepts, or the body is compressed (`Content-Encoding`), which no operation accepts: send it uncompressed.",
                 "model": models.Problem,
             },
             422: {
@@ -389,7 +394,7 @@ def build_auth_router(impl: AuthApi, guard: Guard) -> APIRouter:
             },
             413: {"description": "The request body is larger than the service accepts.", "model": models.Problem},
             415: {
-                "description": "The request body's media type is not one this operation accepts.",
+                "description": "The request body's media type is not one this operation accepts, or the body is compressed (`Content-Encoding`), which no operation accepts: send it uncompressed.",
                 "model": models.Problem,
             },
             422: {
@@ -414,13 +419,16 @@ def build_auth_router(impl: AuthApi, guard: Guard) -> APIRouter:
             },
         },
         summary="Rotate a refresh token",
-        dependencies=[Depends(refresh_tokens_guard), Depends(require_content_type(("application/json",)))],
+        dependencies=[
+            Depends(refresh_tokens_guard),
+            Depends(require_content_type(("application/json", "application/x-www-form-urlencoded"))),
+        ],
         response_model=models.TokenPair,
         response_model_exclude_unset=True,
         methods=["POST"],
     )
     async def refresh_tokens_route(
-        body: Annotated[models.RefreshRequest, Body()], response: Response
+        body: Annotated[models.RefreshRequest, Depends(json_or_form_body(models.RefreshRequest))], response: Response
     ) -> models.TokenPair | Response:
         """Rotate a refresh token. (POST /api/v1/auth/refresh)"""
         return unwrap(await refresh_tokens(body=body), response)
@@ -436,7 +444,7 @@ def build_auth_router(impl: AuthApi, guard: Guard) -> APIRouter:
             400: {"description": "The request body is not valid JSON.", "model": models.Problem},
             413: {"description": "The request body is larger than the service accepts.", "model": models.Problem},
             415: {
-                "description": "The request body's media type is not one this operation accepts.",
+                "description": "The request body's media type is not one this operation accepts, or the body is compressed (`Content-Encoding`), which no operation accepts: send it uncompressed.",
                 "model": models.Problem,
             },
             422: {
@@ -486,7 +494,7 @@ def build_auth_router(impl: AuthApi, guard: Guard) -> APIRouter:
             },
             413: {"description": "The request body is larger than the service accepts.", "model": models.Problem},
             415: {
-                "description": "The request body's media type is not one this operation accepts.",
+                "description": "The request body's media type is not one this operation accepts, or the body is compressed (`Content-Encoding`), which no operation accepts: send it uncompressed.",
                 "model": models.Problem,
             },
             422: {

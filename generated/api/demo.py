@@ -11,6 +11,7 @@ from generated.api._support import (
     Guard,
     Principal,
     Reply,
+    StrictJsonRoute,
     require_content_type,
     unwrap,
 )
@@ -44,7 +45,7 @@ class DemoApi(Protocol):
 
 def build_demo_router(impl: DemoApi, guard: Guard) -> APIRouter:
     """Build the `demo` router; handlers are bound now, so a missing one fails at start-up."""
-    router = APIRouter(tags=["demo"])
+    router = APIRouter(tags=["demo"], route_class=StrictJsonRoute)
 
     demo_async = impl.demo_async
     demo_async_guard = guard.authorize(
@@ -176,7 +177,7 @@ def build_demo_router(impl: DemoApi, guard: Guard) -> APIRouter:
             },
             413: {"description": "The request body is larger than the service accepts.", "model": models.Problem},
             415: {
-                "description": "The request body's media type is not one this operation accepts.",
+                "description": "The request body's media type is not one this operation accepts, or the body is compressed (`Content-Encoding`), which no operation accepts: send it uncompressed.",
                 "model": models.Problem,
             },
             422: {
@@ -234,7 +235,7 @@ def build_demo_router(impl: DemoApi, guard: Guard) -> APIRouter:
             },
             413: {"description": "The request body is larger than the service accepts.", "model": models.Problem},
             415: {
-                "description": "The request body's media type is not one this operation accepts.",
+                "description": "The request body's media type is not one this operation accepts, or the body is compressed (`Content-Encoding`), which no operation accepts: send it uncompressed.",
                 "model": models.Problem,
             },
             422: {

@@ -11,6 +11,7 @@ from generated.api._support import (
     Guard,
     HeaderParameters,
     Principal,
+    StrictJsonRoute,
 )
 
 
@@ -26,7 +27,7 @@ class EventsApi(Protocol):
 
 def build_events_router(impl: EventsApi, guard: Guard) -> APIRouter:
     """Build the `events` router; handlers are bound now, so a missing one fails at start-up."""
-    router = APIRouter(tags=["events"])
+    router = APIRouter(tags=["events"], route_class=StrictJsonRoute)
 
     stream_events = impl.stream_events
     stream_events_guard = guard.authorize(

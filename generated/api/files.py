@@ -13,6 +13,7 @@ from generated.api._support import (
     HeaderParameters,
     Principal,
     Reply,
+    StrictJsonRoute,
     empty_response,
     require_content_type,
     unwrap,
@@ -50,10 +51,16 @@ class FilesApi(Protocol):
         """Download a file. (GET /api/v1/files/{file_id}/content)"""
         ...
 
+    async def head_file_content(
+        self, *, file_id: UUID, if_none_match: str | None, principal: Principal
+    ) -> Reply[None] | None:
+        """Get a file's download headers. (HEAD /api/v1/files/{file_id}/content)"""
+        ...
+
 
 def build_files_router(impl: FilesApi, guard: Guard) -> APIRouter:
     """Build the `files` router; handlers are bound now, so a missing one fails at start-up."""
-    router = APIRouter(tags=["files"])
+    router = APIRouter(tags=["files"], route_class=StrictJsonRoute)
 
     list_files = impl.list_files
     list_files_guard = guard.authorize(
@@ -110,7 +117,7 @@ def build_files_router(impl: FilesApi, guard: Guard) -> APIRouter:
                 max_length=512,
                 min_length=1,
                 pattern="^[A-Za-z0-9_-]+$",
-                description="The `next_cursor` of the previous page (opaque).",
+                description="Opaque; taken from the `next` URL of the previous page.",
             ),
         ] = None,
     ) -> models.FilePage | Response:
@@ -357,5 +364,68 @@ def build_files_router(impl: FilesApi, guard: Guard) -> APIRouter:
         )
 
     download_file_route.header_parameters = download_file_headers  # type: ignore[attr-defined]
+
+    head_file_content = impl.head_file_content
+    head_file_content_guard = guard.authorize(
+        operation_id="headFileContent",
+        roles=frozenset(["admin", "moderator", "user"]),
+        self_only=frozenset([]),
+        rate_limit="general",
+    )
+    head_file_content_headers = HeaderParameters(("If-None-Match", {"max_length": 1024}))
+
+    @router.api_route(
+        "/api/v1/files/{file_id}/content",
+        operation_id="headFileContent",
+        status_code=200,
+        responses={
+            304: {"description": "The client's copy is current; no body."},
+            401: {
+                "description": "No valid access token: none was sent, or it is malformed, expired, revoked, signed with an unknown key or algorithm, or is a refresh token.",
+                "model": models.Problem,
+            },
+            404: {
+                "description": "The caller has no file with this id (files of other users answer the same).",
+                "model": models.Problem,
+            },
+            413: {"description": "The request body is larger than the service accepts.", "model": models.Problem},
+            422: {
+                "description": "The request is invalid; every error is listed with where it is.",
+                "model": models.Problem,
+            },
+            429: {
+                "description": "Over the operation's rate limit; retry after the given delay.",
+                "model": models.Problem,
+            },
+            500: {
+                "description": "An unexpected error. The body never contains internals; quote the request ID when reporting it.",
+                "model": models.Problem,
+            },
+            503: {
+                "description": "A dependency (the database, the cache, the token blacklist or the rate-limit store) is unreachable; retry after the given delay.",
+                "model": models.Problem,
+            },
+            504: {
+                "description": "The request took longer than the service's per-request budget (`REQUEST_TIMEOUT_SECONDS`), or one of its database statements longer than `DB_STATEMENT_TIMEOUT_SECONDS`, and was abandoned before an answer began; nothing it was writing was committed. Retry later, perhaps with a smaller request.",
+                "model": models.Problem,
+            },
+        },
+        summary="Get a file's download headers",
+        dependencies=[Depends(head_file_content_guard)],
+        response_class=Response,
+        methods=["HEAD"],
+    )
+    async def head_file_content_route(
+        file_id: Annotated[UUID, Path(description="The file's id.")],
+        request: Request,
+        principal: Annotated[Principal, Depends(head_file_content_guard)],
+    ) -> Response:
+        """Get a file's download headers. (HEAD /api/v1/files/{file_id}/content)"""
+        (if_none_match,) = head_file_content_headers.read(request)
+        return empty_response(
+            await head_file_content(file_id=file_id, if_none_match=if_none_match, principal=principal), 200
+        )
+
+    head_file_content_route.header_parameters = head_file_content_headers  # type: ignore[attr-defined]
 
     return router

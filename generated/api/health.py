@@ -11,6 +11,7 @@ from generated.api._support import (
     Guard,
     Principal,
     Reply,
+    StrictJsonRoute,
     empty_response,
     unwrap,
 )
@@ -52,7 +53,7 @@ class HealthApi(Protocol):
 
 def build_health_router(impl: HealthApi, guard: Guard) -> APIRouter:
     """Build the `health` router; handlers are bound now, so a missing one fails at start-up."""
-    router = APIRouter(tags=["health"])
+    router = APIRouter(tags=["health"], route_class=StrictJsonRoute)
 
     get_health = impl.get_health
 

@@ -7,6 +7,9 @@ from typing import Protocol
 from fastapi import APIRouter, Response
 
 from generated import models
+from generated.api._support import (
+    StrictJsonRoute,
+)
 
 
 class ObservabilityApi(Protocol):
@@ -19,7 +22,7 @@ class ObservabilityApi(Protocol):
 
 def build_observability_router(impl: ObservabilityApi) -> APIRouter:
     """Build the `observability` router; handlers are bound now, so a missing one fails at start-up."""
-    router = APIRouter(tags=["observability"])
+    router = APIRouter(tags=["observability"], route_class=StrictJsonRoute)
 
     get_metrics = impl.get_metrics
 

@@ -15,6 +15,7 @@ from generated.api._support import (
     Reply,
     RFC3339Date,
     RFC3339DateTime,
+    StrictJsonRoute,
     empty_response,
     require_content_type,
     unwrap,
@@ -97,7 +98,7 @@ class UsersApi(Protocol):
 
 def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
     """Build the `users` router; handlers are bound now, so a missing one fails at start-up."""
-    router = APIRouter(tags=["users"])
+    router = APIRouter(tags=["users"], route_class=StrictJsonRoute)
 
     list_users = impl.list_users
     list_users_guard = guard.authorize(
@@ -220,7 +221,7 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
             },
             413: {"description": "The request body is larger than the service accepts.", "model": models.Problem},
             415: {
-                "description": "The request body's media type is not one this operation accepts.",
+                "description": "The request body's media type is not one this operation accepts, or the body is compressed (`Content-Encoding`), which no operation accepts: send it uncompressed.",
                 "model": models.Problem,
             },
             422: {
@@ -541,7 +542,7 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
             },
             413: {"description": "The request body is larger than the service accepts.", "model": models.Problem},
             415: {
-                "description": "The request body's media type is not one this operation accepts.",
+                "description": "The request body's media type is not one this operation accepts, or the body is compressed (`Content-Encoding`), which no operation accepts: send it uncompressed.",
                 "model": models.Problem,
             },
             422: {
@@ -615,7 +616,7 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
             },
             413: {"description": "The request body is larger than the service accepts.", "model": models.Problem},
             415: {
-                "description": "The request body's media type is not one this operation accepts.",
+                "description": "The request body's media type is not one this operation accepts, or the body is compressed (`Content-Encoding`), which no operation accepts: send it uncompressed.",
                 "model": models.Problem,
             },
             422: {
@@ -640,7 +641,10 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
             },
         },
         summary="Change some of a user's fields",
-        dependencies=[Depends(update_user_guard), Depends(require_content_type(("application/merge-patch+json",)))],
+        dependencies=[
+            Depends(update_user_guard),
+            Depends(require_content_type(("application/json", "application/merge-patch+json"))),
+        ],
         response_model=models.User,
         response_model_exclude_unset=True,
         methods=["PATCH"],

@@ -96,7 +96,7 @@ export interface paths {
         put?: never;
         /**
          * Rotate a refresh token
-         * @description Exchanges a refresh token for a new access token and a new refresh token. Each refresh token works once: presenting one that was already used revokes its whole session (its access tokens too), so a stolen token stops working for thief and owner alike (OAuth 2.0 Security BCP, RFC 9700 §4.14). Of two concurrent refreshes with the same token, exactly one succeeds. A deactivated, deleted or otherwise signed-out account's refresh token answers 401; the new access token carries the account's current role. Rate-limited per login session (`refresh`), not per address.
+         * @description Exchanges a refresh token for a new access token and a new refresh token. Each refresh token works once: presenting one that was already used revokes its whole session (its access tokens too), so a stolen token stops working for thief and owner alike (OAuth 2.0 Security BCP, RFC 9700 §4.14). Of two concurrent refreshes with the same token, exactly one succeeds. A deactivated, deleted or otherwise signed-out account's refresh token answers 401; the new access token carries the account's current role. Rate-limited per login session (`refresh`), not per address. This is the OAuth2 flow's `refreshUrl`: it takes JSON or the RFC 6749 §6 form (`grant_type=refresh_token&refresh_token=...`; a parameter sent twice is refused).
          */
         post: operations["refreshTokens"];
         delete?: never;
@@ -144,7 +144,7 @@ export interface paths {
         head?: never;
         /**
          * Change your own profile
-         * @description A JSON Merge Patch of your name or email. Changing the email needs `current_password`: without it the answer is 422, with a wrong one 403. Your role and status are not yours to change. An email that another account already uses answers 409: the one answer that says an email is registered (registration never does), accepted because changing one's email needs the password and a signed-in account. Each such answer counts against the `auth` policy for your account (5 per 300 s by default): past it, the answer is 429, so nobody can list registered addresses faster than they could guess passwords.
+         * @description A JSON Merge Patch of your name or email (`application/merge-patch+json`, or the same document as `application/json`). Changing the email needs `current_password`: without it the answer is 422, with a wrong one 403. Your role and status are not yours to change. An email that another account already uses answers 409: the one answer that says an email is registered (registration never does), accepted because changing one's email needs the password and a signed-in account. Each such answer counts against the `auth` policy for your account (5 per 300 s by default): past it, the answer is 429, so nobody can list registered addresses faster than they could guess passwords.
          */
         patch: operations["updateMe"];
         trace?: never;
@@ -346,7 +346,7 @@ export interface paths {
         head: operations["headUser"];
         /**
          * Change some of a user's fields
-         * @description A JSON Merge Patch (RFC 7396): members present are set, members absent are kept. No field can be removed, so `null` is invalid. `If-Match` works as for `PUT`. The field rules are those of `PUT`.
+         * @description A JSON Merge Patch (RFC 7396): members present are set, members absent are kept. No field can be removed, so `null` is invalid. `If-Match` works as for `PUT`. The field rules are those of `PUT`. Sent as `application/merge-patch+json` or, for clients that only send JSON, as `application/json`: the same document, the same meaning.
          */
         patch: operations["updateUser"];
         trace?: never;
@@ -400,7 +400,7 @@ export interface paths {
         };
         /**
          * List my files
-         * @description The caller's own files, newest first, a page at a time; `next_cursor` fetches the next page.
+         * @description The caller's own files, newest first, a page at a time. As for users, `next` (and the `Link` header with `rel="next"`) is the URL of the next page, null (and no `Link`) on the last one.
          */
         get: operations["listFiles"];
         put?: never;
@@ -460,14 +460,18 @@ export interface paths {
         };
         /**
          * Download a file
-         * @description The file's bytes with the content type found at upload (text as `text/plain; charset=utf-8`), `Content-Disposition: attachment` carrying the original name (RFC 6266, `filename*` for non-ASCII names), a strong `ETag` and `Accept-Ranges: bytes`. One byte range (`Range: bytes=0-99`, `bytes=100-`, `bytes=-100`) answers 206 with `Content-Range`; a range past the end answers 416; several ranges, or `If-Range` not matching the current ETag, answer the whole file. `If-None-Match` matching the ETag answers 304.
+         * @description The file's bytes with the content type found at upload (text as `text/plain; charset=utf-8`), `Content-Disposition: attachment` carrying the original name (RFC 6266, `filename*` for non-ASCII names), a strong `ETag` and `Accept-Ranges: bytes`. One byte range (`Range: bytes=0-99`, `bytes=100-`, `bytes=-100`) answers 206 with `Content-Range`; a range past the end answers 416; several ranges, or `If-Range` not matching the current ETag, answer the whole file. `If-None-Match` matching the ETag answers 304. `Last-Modified` is the upload's time (a file never changes).
          */
         get: operations["downloadFile"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
-        head?: never;
+        /**
+         * Get a file's download headers
+         * @description The headers `GET` would send for the whole file (length, type, name, `ETag`, `Last-Modified`), without a body: what a download manager asks before it fetches ranges. `If-None-Match` matching the ETag answers 304.
+         */
+        head: operations["headFileContent"];
         patch?: never;
         trace?: never;
     };
@@ -622,8 +626,8 @@ export interface components {
         /** @description One page of the caller's files. */
         FilePage: {
             items: components["schemas"]["FileMetadata"][];
-            /** @description Pass as `cursor` for the next page; null on the last page. */
-            next_cursor: string | null;
+            /** @description The URL of the next page, or null on the last page. */
+            next: string | null;
         };
         DemoResult: {
             /** @enum {string} */
@@ -788,10 +792,17 @@ export interface components {
             /** @description Ignored; roles come from the account. */
             scope?: string;
         };
-        /** @description A refresh token to rotate. */
+        /** @description A refresh token to rotate. The OAuth2 form (RFC 6749 §6) also sends `grant_type` and may send `scope`. */
         RefreshRequest: {
             /** @description The refresh token from the last sign-in or refresh. */
             refresh_token: string;
+            /**
+             * @description The OAuth2 grant type; optional, and only `refresh_token`.
+             * @enum {string}
+             */
+            grant_type?: "refresh_token";
+            /** @description Ignored; roles come from the account. */
+            scope?: string;
         };
         /** @description An access token for `Authorization Bearer` and a single-use refresh token (RFC 6749 §5.1). */
         TokenPair: {
@@ -1255,10 +1266,12 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The request body's media type is not one this operation accepts. */
+        /** @description The request body's media type is not one this operation accepts, or the body is compressed (`Content-Encoding`), which no operation accepts: send it uncompressed. */
         UnsupportedMediaType: {
             headers: {
                 "X-Request-ID": components["headers"]["XRequestId"];
+                /** @description `identity` when the refusal is of a `Content-Encoding` (RFC 9110 §12.5.3, RFC 7694). */
+                "Accept-Encoding"?: "identity";
                 [name: string]: unknown;
             };
             content: {
@@ -1458,7 +1471,7 @@ export interface components {
          */
         ETag: string;
         /**
-         * @description When the user last changed, as an HTTP-date (second precision).
+         * @description When the resource last changed (a file, when it was uploaded), as an HTTP-date (second precision).
          * @example Sat, 28 Nov 2026 10:00:00 GMT
          */
         LastModified: string;
@@ -1599,6 +1612,7 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["RefreshRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["RefreshRequest"];
             };
         };
         responses: {
@@ -1682,6 +1696,7 @@ export interface operations {
         requestBody: {
             content: {
                 "application/merge-patch+json": components["schemas"]["ProfilePatch"];
+                "application/json": components["schemas"]["ProfilePatch"];
             };
         };
         responses: {
@@ -2306,6 +2321,7 @@ export interface operations {
         requestBody: {
             content: {
                 "application/merge-patch+json": components["schemas"]["UserPatch"];
+                "application/json": components["schemas"]["UserPatch"];
             };
         };
         responses: {
@@ -2407,7 +2423,7 @@ export interface operations {
             query?: {
                 /** @description Files per page. */
                 limit?: number;
-                /** @description The `next_cursor` of the previous page (opaque). */
+                /** @description Opaque; taken from the `next` URL of the previous page. */
                 cursor?: string;
             };
             header?: never;
@@ -2422,6 +2438,7 @@ export interface operations {
                     "X-Request-ID": components["headers"]["XRequestId"];
                     RateLimit: components["headers"]["RateLimitState"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicyApplied"];
+                    Link: components["headers"]["Link"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2585,6 +2602,7 @@ export interface operations {
                     "Content-Disposition": components["headers"]["ContentDisposition"];
                     "Accept-Ranges": components["headers"]["AcceptRanges"];
                     ETag: components["headers"]["ETag"];
+                    "Last-Modified": components["headers"]["LastModified"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2604,6 +2622,7 @@ export interface operations {
                     "Content-Disposition": components["headers"]["ContentDisposition"];
                     "Accept-Ranges": components["headers"]["AcceptRanges"];
                     ETag: components["headers"]["ETag"];
+                    "Last-Modified": components["headers"]["LastModified"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2620,6 +2639,52 @@ export interface operations {
             404: components["responses"]["FileNotFound"];
             413: components["responses"]["ContentTooLarge"];
             416: components["responses"]["RangeNotSatisfiable"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["DependencyUnavailable"];
+            504: components["responses"]["GatewayTimeout"];
+        };
+    };
+    headFileContent: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description ETags (or `*`) the client already has; a match gives 304.
+                 * @example "3a9c1f2e0b7d4c58"
+                 */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
+            path: {
+                /**
+                 * @description The file's id.
+                 * @example 7c1e0d2a-5b9f-4f0e-8d43-2a6b1f9e4c70
+                 */
+                file_id: components["parameters"]["FileId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file exists; these are its download headers. */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimitState"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicyApplied"];
+                    "Content-Disposition": components["headers"]["ContentDisposition"];
+                    "Accept-Ranges": components["headers"]["AcceptRanges"];
+                    ETag: components["headers"]["ETag"];
+                    "Last-Modified": components["headers"]["LastModified"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            304: components["responses"]["NotModified"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["FileNotFound"];
+            413: components["responses"]["ContentTooLarge"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalServerError"];

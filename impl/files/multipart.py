@@ -10,6 +10,8 @@ by the parser; a body that ends before the closing boundary is malformed.
 
 from __future__ import annotations
 
+import re
+
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
@@ -100,10 +102,22 @@ class UploadReader:
         if raw_filename is None:
             raise MalformedUploadError(f"The `{FIELD_NAME}` part must be a file, with a filename.")
         # Clients send the name's UTF-8 bytes as they are (RFC 7578 §4.2); the parser handed them over as latin-1.
-        self.filename = raw_filename.decode("utf-8", errors="replace")
+        # Browsers and HTTP libraries escape only LF, CR and '"' in it, as %0A, %0D and %22 (the HTML standard's
+        # multipart/form-data encoding): undone here, so the name is the one the user chose, and a percent-encoded
+        # line break is not kept (and encoded again in Content-Disposition's filename*) but removed as a control.
+        self.filename = unescape_form_filename(raw_filename.decode("utf-8", errors="replace"))
 
     def _on_part_data(self, data: bytes, start: int, end: int) -> None:
         self._found.append(data[start:end])
 
     def _on_end(self) -> None:
         self._ended = True
+
+
+_FORM_ESCAPES = {"%0A": "\n", "%0D": "\r", "%22": '"'}
+_FORM_ESCAPE = re.compile("%0A|%0D|%22", re.IGNORECASE)
+
+
+def unescape_form_filename(name: str) -> str:
+    """Undo the HTML standard's escaping of a multipart file name (LF, CR and '"' as %0A, %0D, %22); nothing else."""
+    return _FORM_ESCAPE.sub(lambda match: _FORM_ESCAPES[match.group().upper()], name)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
+from urllib.parse import urlencode
 
 import anyio
 from fastapi import Request, Response
@@ -28,7 +29,7 @@ from impl.files.ranges import RangeNotSatisfiableError, parse_range
 from impl.files.repository import FileRepository
 from impl.files.storage import FileStorage
 from impl.files.upload import receive_upload
-from impl.platform.conditional import none_match
+from impl.platform.conditional import http_date, none_match
 from impl.platform.db.base import utc_now
 from impl.platform.db.engine import Sessions
 
@@ -117,13 +118,19 @@ class FilesService:
         headers = {"Location": f"{COLLECTION}/{file_id}", "ETag": metadata_etag(record)}
         return Reply(metadata, headers=headers, status_code=201)
 
-    async def list_files(self, *, limit: int, cursor: str | None, principal: Principal) -> models.FilePage:
+    async def list_files(
+        self, *, limit: int, cursor: str | None, principal: Principal
+    ) -> models.FilePage | Reply[models.FilePage]:
         after = decode_cursor(cursor) if cursor is not None else None
         async with self._sessions.read() as session:
             records = await FileRepository(session).page(owner_id=principal.subject, after=after, limit=limit + 1)
         page = records[:limit]
-        next_cursor = encode_cursor(page[-1]) if len(records) > limit else None
-        return models.FilePage(items=[view(record) for record in page], next_cursor=next_cursor)
+        items = [view(record) for record in page]
+        if len(records) <= limit:
+            return models.FilePage(items=items, next=None)
+        # One shape with the users' listing: the next page's URL in the body and in Link (RFC 8288).
+        next_url = f"{COLLECTION}?{urlencode({'limit': limit, 'cursor': encode_cursor(page[-1])})}"
+        return Reply(models.FilePage(items=items, next=next_url), headers={"Link": f'<{next_url}>; rel="next"'})
 
     async def get_file_metadata(self, *, file_id: uuid.UUID, principal: Principal) -> Reply[models.FileMetadata]:
         record = await self._owned(file_id, principal)
@@ -139,10 +146,9 @@ class FilesService:
         principal: Principal,
     ) -> Response:
         record = await self._owned(file_id, principal)
-        etag = content_etag(record)
-        headers = {"ETag": etag, "Accept-Ranges": "bytes", "Content-Disposition": content_disposition(record.filename)}
+        etag, headers = content_etag(record), download_headers(record)
         if none_match(if_none_match, etag):
-            return Response(status_code=304, headers={"ETag": etag})
+            return Response(status_code=304, headers=not_modified_headers(headers))
         selected = None
         # If-Range: the range only applies to the representation the client already has part of (strong match);
         # a date or another tag means it changed, and the whole file is sent.
@@ -167,6 +173,19 @@ class FilesService:
             media_type=record.content_type,
             headers={**headers, "Content-Range": selected.content_range},
             status_code=206,
+        )
+
+    async def head_file_content(
+        self, *, file_id: uuid.UUID, if_none_match: str | None, principal: Principal
+    ) -> Reply[None]:
+        record = await self._owned(file_id, principal)
+        headers = download_headers(record)
+        if none_match(if_none_match, headers["ETag"]):
+            return Reply(None, headers=not_modified_headers(headers), status_code=304)
+        # What GET would send for the whole file (RFC 9110 §9.3.2), its length and type included.
+        return Reply(
+            None,
+            headers={**headers, "Content-Length": str(record.size), "Content-Type": download_type(record.content_type)},
         )
 
     async def delete_file(self, *, file_id: uuid.UUID, principal: Principal) -> None:
@@ -194,3 +213,26 @@ class FilesService:
         if record is None:
             raise UnknownFileError(file_id)
         return record
+
+
+def download_headers(record: FileRecord) -> dict[str, str]:
+    """The validators and description of a file's content; a file never changes, so it was last modified when
+    it was uploaded."""
+    return {
+        "ETag": content_etag(record),
+        "Last-Modified": http_date(record.created_at),
+        "Accept-Ranges": "bytes",
+        "Content-Disposition": content_disposition(record.filename),
+    }
+
+
+def not_modified_headers(headers: dict[str, str]) -> dict[str, str]:
+    # RFC 9110 §15.4.5: a 304 carries the validators a 200 would have.
+    return {"ETag": headers["ETag"], "Last-Modified": headers["Last-Modified"]}
+
+
+def download_type(content_type: str) -> str:
+    # As Starlette labels a text response sent with this media type.
+    if content_type.startswith("text/") and "charset=" not in content_type:
+        return f"{content_type}; charset=utf-8"
+    return content_type

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from generated import models
-from generated.api._support import Principal
+from generated.api._support import Principal, Reply, content_length
 from impl.health.errors import NotReadyError
 from impl.platform.readiness import CheckOutcome, ReadinessProbe
 
@@ -23,14 +23,17 @@ class HealthService:
         self._draining = draining
         self._health = models.Health(status="ok", version=version)
         self._liveness = models.Liveness(status="alive")
+        # HEAD answers with GET's headers (RFC 9110 §9.3.2), Content-Length included.
+        self._health_head = Reply(None, headers={"Content-Length": content_length(self._health)})
+        self._liveness_head = Reply(None, headers={"Content-Length": content_length(self._liveness)})
         self._started_at = datetime.now(UTC).replace(microsecond=0)
         self._started = time.monotonic()
 
     async def get_health(self) -> models.Health:
         return self._health
 
-    async def head_health(self) -> None:
-        return None
+    async def head_health(self) -> Reply[None]:
+        return self._health_head
 
     async def get_health_detailed(self, *, principal: Principal) -> models.HealthDetailed:
         """Every check with its latency, up or not: a page for people, so it answers 200 even when degraded."""
@@ -47,27 +50,29 @@ class HealthService:
     async def get_liveness(self) -> models.Liveness:
         return self._liveness
 
-    async def head_liveness(self) -> None:
-        return None
+    async def head_liveness(self) -> Reply[None]:
+        return self._liveness_head
 
     async def get_readiness(self) -> models.Readiness:
-        outcomes = await self._ready_outcomes()
-        return models.Readiness(
-            status="ready",
-            checks=[
-                models.DependencyCheck(name=o.name, status=models.CheckStatus.up, latency_ms=o.latency_ms)
-                for o in outcomes
-            ],
-        )
+        return _readiness(await self._ready_outcomes())
 
-    async def head_readiness(self) -> None:
-        await self._ready_outcomes()
+    async def head_readiness(self) -> Reply[None]:
+        return Reply(None, headers={"Content-Length": content_length(_readiness(await self._ready_outcomes()))})
 
     async def _ready_outcomes(self) -> list[CheckOutcome]:
         outcomes = await self._readiness.run()
         if not all(outcome.up for outcome in outcomes):
             raise NotReadyError(outcomes)
         return outcomes
+
+
+def _readiness(outcomes: list[CheckOutcome]) -> models.Readiness:
+    return models.Readiness(
+        status="ready",
+        checks=[
+            models.DependencyCheck(name=o.name, status=models.CheckStatus.up, latency_ms=o.latency_ms) for o in outcomes
+        ],
+    )
 
 
 def _check(outcome: CheckOutcome) -> models.DependencyCheck:

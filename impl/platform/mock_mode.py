@@ -1,4 +1,5 @@
-"""APP_ENV=mock's platform side: say at start-up what the mock ignores, and remove its scratch data at shutdown.
+"""APP_ENV=mock's platform side: say at start-up what the mock ignores or relaxes, and remove its scratch data at
+shutdown.
 
 Settings gives a mock its own scratch data directory in the system's temporary directory (the SQLite database and
 the uploads live there) and drops DATABASE_URL and REDIS_URL, so the mock touches no external service; the
@@ -23,6 +24,10 @@ def announce_mock_mode(settings: Settings) -> None:
     if settings.app_env != "mock":
         return
     logger.info("APP_ENV=mock: scratch data in %s, removed at shutdown; no external services", settings.data_dir)
+    logger.info(
+        "APP_ENV=mock: auth rate limit %s (requests/seconds, RATE_LIMIT_AUTH), relaxed from the spec's",
+        settings.rate_limit_override("auth"),
+    )
     if settings.ignored_in_mock:
         names = ", ".join(name.upper() for name in settings.ignored_in_mock)
         logger.warning("APP_ENV=mock ignores %s: the mock never uses another database, Redis or data directory", names)

@@ -24,9 +24,23 @@ from starlette.staticfiles import StaticFiles
 HTTP_METHODS = ("get", "head", "post", "put", "patch", "delete", "options", "trace")
 DOCS_ASSETS = "/docs/assets"
 ASYNCAPI_PATH = "/asyncapi.yaml"
+# ReDoc's sidebar footer always loads Redocly's logo from their CDN, which the docs' CSP blocks (a console error on
+# every visit, and a request to a third party where it is allowed). The bundle is served with that one URL swapped
+# for an empty local image; the footer's text and link stay.
+REDOC_BUNDLE = "redoc.standalone.js"
+REDOC_CDN_LOGO = b"https://cdn.redoc.ly/redoc/logo-mini.svg"
+EMPTY_IMAGE = b"data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg'/%3E"
 # Documentation routes the service adds beside the spec's operations (and the only ones it may add).
 DOCUMENTATION_PATHS = frozenset(
-    {"/openapi.json", "/openapi.yaml", ASYNCAPI_PATH, "/docs", "/docs/oauth2-redirect", "/redoc"}
+    {
+        "/openapi.json",
+        "/openapi.yaml",
+        ASYNCAPI_PATH,
+        "/docs",
+        "/docs/oauth2-redirect",
+        "/redoc",
+        f"{DOCS_ASSETS}/{REDOC_BUNDLE}",
+    }
 )
 
 
@@ -110,6 +124,13 @@ def mount_documentation(app: FastAPI, document: OpenApiDocument, *, asyncapi_yam
     ``/asyncapi.yaml`` (the OpenAPI document points there; its relative references reach ``/openapi.yaml``).
     """
     assets = files("fastapi_offline") / "static"
+    redoc_bundle = (assets / REDOC_BUNDLE).read_bytes().replace(REDOC_CDN_LOGO, EMPTY_IMAGE)
+
+    async def redoc_js(request: Request) -> Response:
+        return Response(redoc_bundle, media_type="text/javascript")
+
+    # Before the mount, which would otherwise serve the bundle as it ships.
+    app.add_api_route(f"{DOCS_ASSETS}/{REDOC_BUNDLE}", redoc_js, methods=["GET"], include_in_schema=False)
     app.mount(DOCS_ASSETS, StaticFiles(directory=str(assets)), name="docs-assets")
     title = document.title
 
@@ -131,6 +152,8 @@ def mount_documentation(app: FastAPI, document: OpenApiDocument, *, asyncapi_yam
             swagger_js_url=f"{root}{DOCS_ASSETS}/swagger-ui-bundle.js",
             swagger_css_url=f"{root}{DOCS_ASSETS}/swagger-ui.css",
             swagger_favicon_url=f"{root}{DOCS_ASSETS}/favicon.png",
+            # Swagger UI would otherwise show a badge image from validator.swagger.io, an external asset.
+            swagger_ui_parameters={"validatorUrl": None},
         )
 
     async def swagger_ui_redirect(request: Request) -> HTMLResponse:
@@ -141,7 +164,7 @@ def mount_documentation(app: FastAPI, document: OpenApiDocument, *, asyncapi_yam
         return get_redoc_html(
             openapi_url=f"{root}/openapi.json",
             title=f"{title} - ReDoc",
-            redoc_js_url=f"{root}{DOCS_ASSETS}/redoc.standalone.js",
+            redoc_js_url=f"{root}{DOCS_ASSETS}/{REDOC_BUNDLE}",
             redoc_favicon_url=f"{root}{DOCS_ASSETS}/favicon.png",
             with_google_fonts=False,
         )

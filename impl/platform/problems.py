@@ -108,6 +108,20 @@ def require_members(body: BaseModel, *, fields: str) -> None:
         )
 
 
+def _message(error: Mapping[str, Any]) -> str:
+    """Pydantic's message, except where it describes a string as a sequence.
+
+    A ``SecretStr`` (passwords) is length-checked as a generic value: "at least 15 items after validation"; the
+    same words as for a plain string are given instead.
+    """
+    kind, ctx = error.get("type"), error.get("ctx") or {}
+    if kind in ("too_short", "too_long") and isinstance(error.get("input"), str) and ctx.get("field_type") == "Value":
+        bound = ctx.get("min_length") if kind == "too_short" else ctx.get("max_length")
+        least = "at least" if kind == "too_short" else "at most"
+        return f"String should have {least} {bound} character{'' if bound == 1 else 's'}"
+    return str(error.get("msg", "Invalid value"))
+
+
 def _validation_errors(errors: Sequence[Any]) -> list[dict[str, str]]:
     """Every validation error, located by a JSON Pointer into the body or by the parameter/header name.
 
@@ -117,10 +131,12 @@ def _validation_errors(errors: Sequence[Any]) -> list[dict[str, str]]:
     for error in errors:
         location = tuple(error.get("loc", ()))
         source, path = (location[0], location[1:]) if location else ("body", ())
-        item = {"detail": str(error.get("msg", "Invalid value"))}
+        item = {"detail": _message(error)}
         if source == "body":
             if error.get("type") == "json_invalid":
                 path = ()  # FastAPI puts the character offset here, not a member name
+                # FastAPI's message is always "JSON decode error"; the parser's own says what was wrong.
+                item["detail"] = str((error.get("ctx") or {}).get("error") or item["detail"])
             escaped = (str(part).replace("~", "~0").replace("/", "~1") for part in path)
             item["pointer"] = "#/" + "/".join(escaped) if path else "#"
         elif source == "header":

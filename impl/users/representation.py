@@ -11,6 +11,7 @@ from datetime import datetime
 from types import MappingProxyType
 
 from generated import models
+from generated.api._support import content_length
 from impl.platform.conditional import http_date
 from impl.users.models import UserRecord
 
@@ -56,6 +57,11 @@ class UserSnapshot:
     def headers(self) -> Mapping[str, str]:
         """Its ETag and Last-Modified (read-only)."""
         return MappingProxyType(representation_headers(self))
+
+    @functools.cached_property
+    def head_headers(self) -> Mapping[str, str]:
+        """A HEAD's: GET's headers and the length of GET's body (RFC 9110 §9.3.2)."""
+        return MappingProxyType({**self.headers, "Content-Length": content_length(self.model)})
 
 
 def etag(record: UserRecord | UserSnapshot) -> str:

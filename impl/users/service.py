@@ -15,7 +15,7 @@ from starlette.responses import Response
 from generated import models
 from generated.api._support import Principal, Reply
 from impl.platform.conditional import if_match_fails, none_match, not_modified_since
-from impl.platform.db.base import utc_now
+from impl.platform.db.base import next_modification, utc_now
 from impl.platform.db.engine import Sessions
 from impl.platform.events import EventBus
 from impl.platform.idempotency import IdempotencyStore, fingerprint
@@ -166,8 +166,9 @@ class UsersService:
         self, *, user_id: uuid.UUID, if_none_match: str | None, if_modified_since: str | None, principal: Principal
     ) -> Reply[None]:
         record = await self._load(user_id)
-        status = 304 if self._not_modified(record, if_none_match, if_modified_since) else None
-        return Reply(None, headers=record.headers, status_code=status)
+        if self._not_modified(record, if_none_match, if_modified_since):
+            return Reply(None, headers=record.headers, status_code=304)
+        return Reply(None, headers=record.head_headers)
 
     async def options_user(self, *, user_id: uuid.UUID, principal: Principal) -> Reply[None]:
         await self._load(user_id)  # the methods of a user that exists: an unknown or deleted one is 404, as for GET
@@ -313,7 +314,7 @@ class UsersService:
                 if changed:
                     for name, value in changed.items():
                         setattr(record, name, value)
-                    record.updated_at = max(utc_now(), record.updated_at)
+                    record.updated_at = next_modification(record.updated_at)
                     await UserRepository(session).flush()
                 return Reply(view(record), headers=representation_headers(record)), set(changed)
 

@@ -81,6 +81,16 @@ class FileOwner(Member):
                 expect=(206,),
                 headers=bearer(self.access_token, Range="bytes=0-99"),
             )
+            call(
+                self.client,
+                "HEAD",
+                f"{path}/content",
+                name="headFileContent",
+                check=lambda r: (
+                    None if r.headers and r.headers.get("Content-Length") == str(len(content)) else "no length"
+                ),
+                headers=self.auth,
+            )
         self.think()
         if call(self.client, "DELETE", path, name="deleteFile", expect=(204,), headers=self.auth) is not None:
             ledger.pop(file_id, None)

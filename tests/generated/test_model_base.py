@@ -28,4 +28,4 @@ def test_constraints_apply_to_the_converted_value() -> None:
 
 
 def test_models_without_integers_are_untouched() -> None:
-    assert FilePage.model_validate({"items": [], "next_cursor": None}).items == []
+    assert FilePage.model_validate({"items": [], "next": None}).items == []

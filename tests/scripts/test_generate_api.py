@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import importlib
 import re
 import sys
@@ -199,6 +200,37 @@ def test_request_bodies_forbid_unknown_properties(items_client: TestClient) -> N
     assert pointers == {"#/name", "#/colour"}
 
 
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        (b'{"name": "widget", "name": "gadget"}', "The member 'name' appears more than once"),
+        (b'{"outer": {"a": 1, "a": 2}, "name": "widget"}', "The member 'a' appears more than once"),
+        ('{"name": "widget"}'.encode("utf-16"), "The body is not UTF-8"),
+        ('{"name": "widget"}'.encode("utf-16-le"), "Expecting property name enclosed in double quotes"),
+        (("\ufeff" + '{"name": "widget"}').encode(), "Unexpected UTF-8 BOM (decode using utf-8-sig)"),
+    ],
+)
+def test_a_json_body_is_utf8_with_each_member_once(items_client: TestClient, body: bytes, problem: str) -> None:
+    # RFC 8259 §8.1 and §4: json.loads alone would guess UTF-16 and keep the last of two equal names.
+    response = items_client.post("/items", content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert response.json()["errors"] == [{"detail": problem, "pointer": "#"}]
+    assert items_client.post("/items", json={"name": "widget"}).status_code == 201
+
+
+@pytest.mark.parametrize("coding", ["gzip", "br", "deflate, gzip"])
+def test_a_compressed_body_is_415_naming_identity(items_client: TestClient, coding: str) -> None:
+    # Read as plain, a gzip body would be garbage (a 400 at best); RFC 9110 §15.5.16 and RFC 7694 say 415.
+    body = gzip.compress(b'{"name": "widget"}')
+    headers = {"Content-Type": "application/json", "Content-Encoding": coding}
+    response = items_client.post("/items", content=body, headers=headers)
+    assert response.status_code == 415
+    assert response.headers["accept-encoding"] == "identity"
+    assert "uncompressed" in response.json()["detail"]
+    identity = items_client.post("/items", json={"name": "widget"}, headers={"Content-Encoding": "identity"})
+    assert identity.status_code == 201
+
+
 def test_a_body_in_an_undeclared_media_type_is_415(items_client: TestClient) -> None:
     response = items_client.post("/items", content=b"name=widget", headers={"Content-Type": "text/plain"})
     assert response.status_code == 415
@@ -244,7 +276,7 @@ def _spec(change: dict[str, Any]) -> dict[str, Any]:
         ({"responses": {"default": {"description": "x"}}}, "explicit status codes"),
         (
             {"requestBody": {"content": {"text/plain": {"schema": {"type": "string"}}}}},
-            "request bodies must be JSON, only application/x-www-form-urlencoded, or only",
+            r"request bodies must be JSON \(optionally also application/x-www-form-urlencoded\), only",
         ),
         (
             {"requestBody": {"content": {"multipart/form-data": {"schema": {"type": "object"}}}}},

@@ -140,6 +140,7 @@ export declare const problemStatuses: {
     };
     readonly "/api/v1/files/{file_id}/content": {
         readonly get: readonly [401, 404, 413, 416, 422, 429, 500, 503, 504];
+        readonly head: readonly [401, 404, 413, 422, 429, 500, 503, 504];
     };
     readonly "/api/v1/sse/stream": {
         readonly get: readonly [401, 413, 422, 429, 500, 503, 504];

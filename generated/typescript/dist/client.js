@@ -111,6 +111,7 @@ export const problemStatuses = {
     },
     "/api/v1/files/{file_id}/content": {
         get: [401, 404, 413, 416, 422, 429, 500, 503, 504],
+        head: [401, 404, 413, 422, 429, 500, 503, 504],
     },
     "/api/v1/sse/stream": {
         get: [401, 413, 422, 429, 500, 503, 504],

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import DateTime, Dialect, MetaData
 from sqlalchemy.orm import DeclarativeBase
@@ -43,5 +43,16 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 def utc_now() -> datetime:
-    # Microseconds dropped: both databases keep them, but HTTP dates and ETags stay simpler without.
-    return datetime.now(UTC).replace(microsecond=0)
+    # Microseconds kept (both databases store them): rows made in the same second still sort in the order made.
+    return datetime.now(UTC)
+
+
+def next_modification(previous: datetime) -> datetime:
+    """When a row last changed at ``previous`` changes again: now, but never in ``previous``'s second.
+
+    ``Last-Modified`` is an HTTP-date, whole seconds (RFC 9110 §5.6.7): a change in the same second as the one
+    before would keep it, and a client's ``If-Modified-Since`` would get 304 with stale data. So a change moves
+    the time to the next second at least (up to a second early, or a little more for a burst of changes).
+    """
+    floor = previous.replace(microsecond=0) + timedelta(seconds=1)
+    return max(utc_now(), floor)

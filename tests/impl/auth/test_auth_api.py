@@ -72,6 +72,22 @@ def test_register_refuses_a_password_breaking_the_rules_and_creates_nothing(
     assert run_sql(database_url, "SELECT id FROM users WHERE email = 'marigold@example.com'") == []
 
 
+@pytest.mark.parametrize(
+    ("password", "detail"),
+    [
+        ("too short", "String should have at least 15 characters"),
+        ("x" * 257, "String should have at most 256 characters"),
+    ],
+)
+def test_a_password_of_the_wrong_length_is_explained_in_characters(
+    anon: TestClient, password: str, detail: str
+) -> None:
+    response = register(anon, "lengthy@example.com", password=password)
+
+    assert response.status_code == 422
+    assert response.json()["errors"] == [{"detail": detail, "pointer": "#/password"}]
+
+
 def test_register_refuses_a_common_password(anon: TestClient) -> None:
     response = register(anon, "common@example.com", password="passwordpassword")
     assert response.status_code == 422

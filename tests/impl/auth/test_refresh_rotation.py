@@ -89,3 +89,42 @@ def test_a_deleted_account_cannot_refresh(anon: TestClient, member: Member) -> N
     assert deleted.status_code == 204, deleted.text
     assert refresh(anon, pair["refresh_token"]).status_code == 401
     assert me(anon, pair["access_token"]).status_code == 401
+
+
+def test_the_oauth2_refresh_form_rotates_like_json(anon: TestClient, member: Member) -> None:
+    # RFC 6749 §6: what an OAuth2 client library sends to the flow's refreshUrl.
+    first = tokens(anon, member.email)
+    by_form = anon.post(
+        f"{AUTH}/refresh", data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]}
+    )
+
+    assert by_form.status_code == 200, by_form.text
+    second = by_form.json()
+    assert me(anon, second["access_token"]).json()["email"] == member.email
+    assert refresh(anon, second["refresh_token"]).status_code == 200  # then JSON, the same session
+    # The form's reuse is caught as the JSON's is: the whole session goes.
+    reused = anon.post(f"{AUTH}/refresh", data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]})
+    assert reused.status_code == 401
+    assert me(anon, second["access_token"]).status_code == 401
+
+
+def test_a_refresh_form_off_the_grant_is_refused_before_any_rotation(anon: TestClient, member: Member) -> None:
+    pair = tokens(anon, member.email)
+    token = pair["refresh_token"]
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+
+    wrong_grant = anon.post(f"{AUTH}/refresh", data={"grant_type": "password", "refresh_token": token})
+    assert wrong_grant.status_code == 422
+    assert wrong_grant.json()["errors"][0]["pointer"] == "#/grant_type"
+    twice = anon.post(f"{AUTH}/refresh", content=f"refresh_token={token}&refresh_token=x".encode(), headers=form)
+    assert twice.status_code == 422
+    assert twice.json()["errors"] == [{"detail": "Sent more than once", "pointer": "#/refresh_token"}]
+    missing = anon.post(f"{AUTH}/refresh", data={"grant_type": "refresh_token"})
+    assert missing.status_code == 422
+    text = anon.post(f"{AUTH}/refresh", content=b"refresh_token=x", headers={"Content-Type": "text/plain"})
+    assert text.status_code == 415
+    malformed = anon.post(f"{AUTH}/refresh", content=b"{", headers={"Content-Type": "application/json"})
+    assert malformed.status_code == 400
+    assert malformed.headers["content-type"] == "application/problem+json"
+
+    assert refresh(anon, token).status_code == 200  # none of those used the token up

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import os
 import uuid
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 
 import httpx2 as httpx
 import pytest
@@ -62,22 +64,32 @@ def test_text_is_served_as_utf8_text(server: LiveServer, token: str) -> None:
     assert download.content == TEXT
 
 
+def test_files_uploaded_in_one_second_list_in_the_order_they_came(server: LiveServer, token: str) -> None:
+    # Timestamps keep their microseconds: the id (random) only breaks a tie within one microsecond.
+    sent = [uploaded(server, token, f"burst {n}".encode(), filename=f"burst-{n}.txt")["id"] for n in range(9)]
+    listed = httpx.get(f"{server.url}{FILES}", headers=bearer(token), params={"limit": 100}).json()["items"]
+    assert [item["id"] for item in listed if item["id"] in sent] == sent[::-1]  # newest first
+
+
 def test_my_files_are_listed_newest_first_a_page_at_a_time(server: LiveServer, token: str) -> None:
     mine = [uploaded(server, token, f"file {n}".encode(), filename=f"{n}.txt") for n in range(5)]
     uploaded(server, new_user_token(server), b"someone else's")  # never in my list
     seen: list[dict[str, object]] = []
-    cursor = None
-    while True:
-        params: dict[str, str | int] = {"limit": 2}
-        if cursor is not None:
-            params["cursor"] = cursor
-        page = httpx.get(f"{server.url}{FILES}", headers=bearer(token), params=params).json()
+    url: str | None = f"{server.url}{FILES}?limit=2"
+    while url is not None:
+        response = httpx.get(url, headers=bearer(token))
+        page = response.json()
         assert len(page["items"]) <= 2
         seen += page["items"]
-        cursor = page["next_cursor"]
-        if cursor is None:
-            break
-    # Newest first; uploads within the same second are ordered by id, so the order is total and stable.
+        # The users' shape: the next page's URL in the body and in Link, both absent on the last page.
+        if page["next"] is None:
+            assert "link" not in response.headers
+            url = None
+        else:
+            assert page["next"].startswith(f"{FILES}?")
+            assert response.headers["link"] == f'<{page["next"]}>; rel="next"'
+            url = f"{server.url}{page['next']}"
+    # Newest first; a tie in created_at is ordered by id, so the order is total and stable.
     newest_first = sorted(mine, key=lambda item: (str(item["created_at"]), str(item["id"])), reverse=True)
     assert seen == newest_first
 
@@ -189,6 +201,16 @@ def test_a_file_name_is_metadata_only_and_cannot_reach_outside_the_store(
     assert path.read_bytes() == b"content"  # stored under its generated id, nowhere else
 
 
+def test_a_name_with_a_line_break_loses_it_and_is_encoded_once(server: LiveServer, token: str) -> None:
+    # The client library escapes CR, LF and '"' as the HTML standard says (%0D, %0A, %22); the service undoes that.
+    metadata = uploaded(server, token, b"report", filename='q3\r\n"final".txt')
+    assert metadata["filename"] == 'q3"final".txt'
+    download = httpx.get(f"{server.url}{FILES}/{metadata['id']}/content", headers=bearer(token))
+    assert download.headers["content-disposition"] == (
+        "attachment; filename=\"q3_final_.txt\"; filename*=UTF-8''q3%22final%22.txt"
+    )
+
+
 def test_a_unicode_name_comes_back_in_content_disposition(server: LiveServer, token: str) -> None:
     metadata = uploaded(server, token, b"bonjour", filename="résumé €.txt")
     download = httpx.get(f"{server.url}{FILES}/{metadata['id']}/content", headers=bearer(token))
@@ -248,6 +270,37 @@ def test_a_current_copy_is_not_sent_again(text_file: str, token: str) -> None:
     assert response.content == b""
     assert response.headers["etag"] == etag
     assert httpx.get(text_file, headers={**bearer(token), "If-None-Match": '"stale"'}).status_code == 200
+
+
+def test_the_content_is_dated_by_its_upload_and_a_304_keeps_the_date(text_file: str, token: str) -> None:
+    whole = httpx.get(text_file, headers=bearer(token))
+    last_modified = whole.headers["last-modified"]
+    assert parsedate_to_datetime(last_modified) <= datetime.now(UTC)
+
+    not_modified = httpx.get(text_file, headers={**bearer(token), "If-None-Match": whole.headers["etag"]})
+    assert not_modified.status_code == 304
+    # The spec's NotModified response requires both validators.
+    assert (not_modified.headers["etag"], not_modified.headers["last-modified"]) == (
+        whole.headers["etag"],
+        last_modified,
+    )
+    ranged = httpx.get(text_file, headers={**bearer(token), "Range": "bytes=0-9"})
+    assert ranged.headers["last-modified"] == last_modified
+
+
+def test_head_on_the_content_sends_the_download_headers_without_the_bytes(text_file: str, token: str) -> None:
+    whole = httpx.get(text_file, headers=bearer(token))
+    head = httpx.head(text_file, headers=bearer(token))
+
+    assert head.status_code == 200
+    assert head.content == b""
+    for name in ("content-length", "content-type", "etag", "last-modified", "accept-ranges", "content-disposition"):
+        assert head.headers[name] == whole.headers[name], name
+    assert head.headers["content-length"] == str(len(TEXT))
+    revalidated = httpx.head(text_file, headers={**bearer(token), "If-None-Match": whole.headers["etag"]})
+    assert revalidated.status_code == 304
+    assert revalidated.headers["last-modified"] == whole.headers["last-modified"]
+    assert httpx.head(text_file.replace("/content", "x/content"), headers=bearer(token)).status_code in (404, 422)
 
 
 def test_a_deleted_file_is_gone_from_the_api_and_the_disk(server: LiveServer, token: str) -> None:

@@ -20,7 +20,7 @@ def test_health_reports_status_and_the_spec_version(client: TestClient) -> None:
     response = client.get("/health")
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/json"
-    assert response.json() == {"status": "ok", "version": "0.1.0"}
+    assert response.json() == {"status": "ok", "version": "0.2.0"}
 
 
 def test_liveness_is_alive(client: TestClient) -> None:
@@ -61,6 +61,14 @@ def test_head_answers_like_get_without_a_body(client: TestClient) -> None:
         assert response.status_code == 200, path
         assert response.content == b"", path
         assert "x-request-id" in response.headers, path
+        # RFC 9110 §8.6 and §9.3.2: the length GET's body would have, never another one.
+        get = client.get(path)
+        assert get.headers["content-length"] == str(len(get.content)), path
+        if path == "/readyz":
+            # Its body holds each check's latency, measured anew per request: a digit or so either way.
+            assert abs(int(response.headers["content-length"]) - len(get.content)) <= 8, path
+        else:
+            assert response.headers["content-length"] == get.headers["content-length"], path
 
 
 def test_readiness_is_503_problem_with_the_failing_check_when_the_data_dir_is_gone(

@@ -83,6 +83,7 @@ def test_the_start_up_says_what_the_mock_ignored(caplog: pytest.LogCaptureFixtur
     messages = [record.getMessage() for record in caplog.records if record.name == "charter.mock"]
     assert messages == [
         f"APP_ENV=mock: scratch data in {settings.data_dir}, removed at shutdown; no external services",
+        "APP_ENV=mock: auth rate limit 60/60 (requests/seconds, RATE_LIMIT_AUTH), relaxed from the spec's",
         "APP_ENV=mock ignores DATABASE_URL, REDIS_URL: the mock never uses another database, Redis or data directory",
     ]
     assert "bogus.invalid" not in caplog.text  # the names only, never the URLs (they may hold passwords)

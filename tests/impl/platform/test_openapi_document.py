@@ -61,6 +61,29 @@ def test_docs_pages_load_every_asset_from_this_service(client: TestClient, page:
     assert "fonts.googleapis" not in html.text
 
 
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+def test_docs_scripts_load_nothing_from_another_host(client: TestClient, page: str) -> None:
+    html = client.get(page).text
+    for script in re.findall(r"""<script src=["']([^"']+)["']""", html):
+        # ReDoc's footer logo (cdn.redoc.ly) is swapped for an empty local image when the bundle is served.
+        assert b"cdn." not in client.get(script).content, script
+    if page == "/docs":
+        # Otherwise Swagger UI shows a validity badge fetched from validator.swagger.io.
+        assert '"validatorUrl": null' in html
+
+
+def test_try_it_out_targets_the_host_serving_the_docs(client: TestClient) -> None:
+    # The docs' CSP lets scripts call only their own origin (connect-src 'self'); a server URL naming a host and
+    # port would be refused wherever the service runs elsewhere. A relative one resolves against /openapi.json.
+    servers = yaml.safe_load(SPEC.read_bytes())["servers"]
+    assert servers
+    for server in servers:
+        assert server["url"].startswith("/"), server["url"]
+        assert "//" not in server["url"], server["url"]
+    csp = client.get("/docs", headers={"Host": "docs.example.org:9443"}).headers["content-security-policy"]
+    assert "connect-src 'self'" in csp
+
+
 def test_swagger_oauth2_redirect_page_is_served(client: TestClient) -> None:
     assert client.get("/docs/oauth2-redirect").status_code == 200
 
