@@ -16,6 +16,7 @@ from typing import Any
 import asyncpg
 import fastapi.dependencies.models
 import pytest
+import redis.asyncio
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import make_url
@@ -161,6 +162,25 @@ def redis_url(worker_id: str) -> str:
 def postgres_url() -> str:
     require_service("PostgreSQL", POSTGRES_URL, 5432)
     return POSTGRES_URL
+
+
+async def _delete_keys(url: str, prefix: str) -> None:
+    client = redis.asyncio.Redis.from_url(url)
+    try:
+        keys = [key async for key in client.scan_iter(match=f"{prefix}*", count=500)]
+        if keys:
+            await client.delete(*keys)
+    finally:
+        await client.aclose()
+
+
+@pytest.fixture
+def redis_prefix(redis_url: str) -> Iterator[str]:
+    """A key prefix of the test's own on the shared Redis; every key under it is deleted afterwards (never FLUSHDB:
+    the database is shared with other test processes)."""
+    prefix = f"charter-test:{uuid.uuid4().hex}:"
+    yield prefix
+    asyncio.run(_delete_keys(redis_url, prefix))
 
 
 async def admin_sql(postgres_url: str, statement: str) -> None:

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
-from uuid import uuid4
 
 import pytest
 import redis.asyncio
@@ -37,23 +35,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-async def _delete_prefix(url: str, prefix: str) -> None:
-    client = redis.asyncio.Redis.from_url(url)
-    try:
-        keys = [key async for key in client.scan_iter(match=f"{prefix}*", count=500)]
-        if keys:
-            await client.delete(*keys)
-    finally:
-        await client.aclose()
-
-
-@pytest.fixture
-def redis_prefix(redis_url: str) -> Iterator[str]:
-    prefix = f"charter-test:{uuid4().hex}:revoked:"
-    yield prefix
-    asyncio.run(_delete_prefix(redis_url, prefix))
 
 
 # --- in process -------------------------------------------------------------------------------------------------

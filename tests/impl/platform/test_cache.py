@@ -12,12 +12,10 @@ import math
 import random
 import socket
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from uuid import uuid4
 
 import pytest
-import redis.asyncio
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
@@ -35,23 +33,6 @@ from impl.platform.cache import (
 from impl.platform.problems import ProblemError, install_problem_handlers
 
 CacheFactory = Callable[[], Cache]
-
-
-async def _delete_prefix(url: str, prefix: str) -> None:
-    client = redis.asyncio.Redis.from_url(url)
-    try:
-        keys = [key async for key in client.scan_iter(match=f"{prefix}*", count=500)]
-        if keys:
-            await client.delete(*keys)
-    finally:
-        await client.aclose()
-
-
-@pytest.fixture
-def redis_prefix(redis_url: str) -> Iterator[str]:
-    prefix = f"charter-test:{uuid4().hex}:"
-    yield prefix
-    asyncio.run(_delete_prefix(redis_url, prefix))
 
 
 @pytest.fixture(params=["memory", "redis"])
