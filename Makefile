@@ -17,7 +17,7 @@ TEST_WORKERS ?= auto
 PYTEST_PARALLEL = -n $(TEST_WORKERS) --dist loadfile
 # Branch coverage of impl/ and scripts/ ([tool.coverage] in pyproject.toml), measured in the same run; the floor
 # (fail_under there) applies to the whole suite only, so `PYTEST_ARGS=tests/impl/auth` reports without failing on it.
-PYTEST_COVERAGE = --cov --cov-report=term-missing:skip-covered $(if $(PYTEST_ARGS),--cov-fail-under=0)
+PYTEST_COVERAGE = --cov --cov-report=term-missing:skip-covered --cov-report=xml:reports/coverage.xml $(if $(PYTEST_ARGS),--cov-fail-under=0)
 
 .PHONY: help
 help: ## List the make targets
