@@ -121,8 +121,8 @@ test: $(SYNCED) $(NODE_SYNCED) ## Run the test suite in parallel with branch cov
 	$(BIN)/pytest $(PYTEST_PARALLEL) $(PYTEST_COVERAGE) $(PYTEST_ARGS)
 
 .PHONY: test-fast
-test-fast: $(SYNCED) ## The inner loop: unit-level tests (tests/impl and tests/generated, no `slow` ones), in parallel, no coverage
-	$(BIN)/pytest $(PYTEST_PARALLEL) -m "not slow" tests/impl tests/generated $(PYTEST_ARGS)
+test-fast: $(SYNCED) ## The inner loop: the unit-level modules (marked `unit`, none `slow`), in parallel, no coverage
+	$(BIN)/pytest $(PYTEST_PARALLEL) -m "unit and not slow" $(PYTEST_ARGS)
 
 .PHONY: fuzz
 fuzz: $(SYNCED) ## Fuzz the real service (uvicorn on a free loopback port) with Schemathesis; reports in reports/fuzz/

@@ -26,6 +26,8 @@ from impl.platform.problems import ProblemError, install_problem_handlers
 from tests.live_server import free_port
 from tests.throwaway_redis import ThrowawayRedis, throwaway_redis
 
+pytestmark = pytest.mark.unit
+
 NOW = 1_750_000_000
 
 

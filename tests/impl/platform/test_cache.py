@@ -32,6 +32,8 @@ from impl.platform.cache import (
 )
 from impl.platform.problems import ProblemError, install_problem_handlers
 
+pytestmark = pytest.mark.unit
+
 CacheFactory = Callable[[], Cache]
 
 

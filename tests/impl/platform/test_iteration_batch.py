@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from impl.platform.iteration_batch import IterationBatch
+
+pytestmark = pytest.mark.unit
 
 
 def test_items_of_one_iteration_are_settled_together_at_its_end_in_order() -> None:

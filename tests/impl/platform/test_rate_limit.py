@@ -31,6 +31,8 @@ from impl.platform.rate_limit import (
 from tests.live_server import free_port
 from tests.throwaway_redis import ThrowawayRedis, throwaway_redis
 
+pytestmark = pytest.mark.unit
+
 AUTH = RateLimitPolicy(name="auth", amount=5, window_seconds=300, strategy="moving-window", fail_closed=True)
 GENERAL = RateLimitPolicy(name="general", amount=3, window_seconds=60, strategy="fixed-window", fail_closed=False)
 POLICIES = {"auth": AUTH, "general": GENERAL}

@@ -13,6 +13,8 @@ import pytest
 
 from impl.platform.shutdown import GracefulShutdown, ShuttingDownError, chain_signal_handlers
 
+pytestmark = pytest.mark.unit
+
 
 def test_beginning_wakes_waiters_and_runs_every_farewell_once() -> None:
     async def scenario() -> tuple[list[str], bool]:

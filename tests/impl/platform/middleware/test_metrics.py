@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
@@ -15,6 +16,8 @@ from impl.platform.metrics import Metrics
 from impl.platform.middleware.edge import EdgeMiddleware
 from impl.platform.middleware.metrics import UNMATCHED, RequestMetrics
 from impl.platform.middleware.security_headers import SecurityHeaders
+
+pytestmark = pytest.mark.unit
 
 
 async def item(request: Request) -> PlainTextResponse:
