@@ -410,17 +410,19 @@ def test_a_reader_slower_than_half_the_generation_ttl_does_not_store(redis_url: 
     async def scenario() -> None:
         async with opened(lambda: RedisCache(redis_url, prefix=redis_prefix, generation_ttl=0.2)) as cache:
             source = {"value": "old"}
+            read = asyncio.Event()
             written = asyncio.Event()
 
             async def load(name: str) -> str:
                 value = source["value"]
+                read.set()
                 await written.wait()
                 await asyncio.sleep(0.35)  # the generation key expires meanwhile
                 assert await cache.generation("item:x") == 0  # the premise: without the rule this would match
                 return value
 
             async def write() -> None:
-                await asyncio.sleep(0.05)
+                await read.wait()  # the reader has the old value (a sleep here loses the race on a busy machine)
                 source["value"] = "new"
                 await cache.delete("item:x")
                 written.set()
