@@ -11,12 +11,19 @@ BIN := $(VENV)/bin
 SYNCED := $(VENV)/.synced
 NODE_SYNCED := node_modules/.synced
 PYTEST_ARGS ?=
+# pytest-xdist workers (`auto`: one per core); each gets its own Redis database (tests/conftest.py). A module's
+# tests stay on one worker (--dist loadfile), so module-scoped apps and servers are built once.
+TEST_WORKERS ?= auto
+PYTEST_PARALLEL = -n $(TEST_WORKERS) --dist loadfile
+# Branch coverage of impl/ and scripts/ ([tool.coverage] in pyproject.toml), measured in the same run; the floor
+# (fail_under there) applies to the whole suite only, so `PYTEST_ARGS=tests/impl/auth` reports without failing on it.
+PYTEST_COVERAGE = --cov --cov-report=term-missing:skip-covered --cov-report=xml:reports/coverage.xml $(if $(PYTEST_ARGS),--cov-fail-under=0)
 
 .PHONY: help
 help: ## List the make targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 	@echo
-	@echo "  Variables: HOST, PORT, WORKERS, DATA_DIR, APP_ENV (see docs/settings.md), PYTEST_ARGS, MOCK_PORT."
+	@echo "  Variables: HOST, PORT, WORKERS, DATA_DIR, APP_ENV (see docs/settings.md), PYTEST_ARGS, TEST_WORKERS, MOCK_PORT."
 	@echo "  make load: USERS, SPAWN_RATE, RUN_TIME; HOST=http://... (or LOAD_HOST) targets a running service instead of"
 	@echo "  starting one, acting as the admin in CHARTER_LOAD_ADMIN_EMAIL / CHARTER_LOAD_ADMIN_PASSWORD; PROCESSES=N"
 	@echo "  Locust worker processes; SEED_USERS=N users bulk-inserted first (SEED_DATABASE_URL for a remote target);"
@@ -114,8 +121,12 @@ format: $(SYNCED) ## Apply ruff's fixes and formatting
 	$(BIN)/ruff format .
 
 .PHONY: test
-test: $(SYNCED) $(NODE_SYNCED) ## Run the test suite (includes in-process contract fuzzing and the gate tests)
-	$(BIN)/pytest $(PYTEST_ARGS)
+test: $(SYNCED) $(NODE_SYNCED) ## Run the test suite in parallel with branch coverage (includes in-process contract fuzzing and the gate tests)
+	$(BIN)/pytest $(PYTEST_PARALLEL) $(PYTEST_COVERAGE) $(PYTEST_ARGS)
+
+.PHONY: test-fast
+test-fast: $(SYNCED) ## The inner loop: the unit-level modules (marked `unit`, none `slow`), in parallel, no coverage
+	$(BIN)/pytest $(PYTEST_PARALLEL) -m "unit and not slow" $(PYTEST_ARGS)
 
 .PHONY: fuzz
 fuzz: $(SYNCED) ## Fuzz the real service (uvicorn on a free loopback port) with Schemathesis; reports in reports/fuzz/

@@ -7,6 +7,8 @@ from pydantic import ValidationError
 
 from generated.models import CpuWork, FilePage
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.mark.parametrize("raw", ['{"n": 1659}', '{"n": 1659.0}', '{"n": 1.659e3}'])
 def test_an_integer_may_be_written_with_a_zero_fraction(raw: str) -> None:

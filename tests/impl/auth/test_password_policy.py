@@ -16,6 +16,8 @@ from impl.auth.password_policy import (
     normalise,
 )
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.fixture(scope="module")
 def policy() -> PasswordPolicy:

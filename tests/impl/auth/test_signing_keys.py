@@ -15,6 +15,8 @@ from impl.auth.signing_keys import SigningKeyError, SigningKeys
 from impl.auth.tokens import TokenService
 from scripts.generate_jwt_keys import write_key
 
+pytestmark = pytest.mark.unit
+
 SECRET = "a test secret of at least thirty-two bytes"
 PRIVATE_JWK_MEMBERS = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
 

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
-from uuid import uuid4
 
 import pytest
 import redis.asyncio
@@ -28,6 +26,8 @@ from impl.platform.problems import ProblemError, install_problem_handlers
 from tests.live_server import free_port
 from tests.throwaway_redis import ThrowawayRedis, throwaway_redis
 
+pytestmark = pytest.mark.unit
+
 NOW = 1_750_000_000
 
 
@@ -37,23 +37,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-async def _delete_prefix(url: str, prefix: str) -> None:
-    client = redis.asyncio.Redis.from_url(url)
-    try:
-        keys = [key async for key in client.scan_iter(match=f"{prefix}*", count=500)]
-        if keys:
-            await client.delete(*keys)
-    finally:
-        await client.aclose()
-
-
-@pytest.fixture
-def redis_prefix(redis_url: str) -> Iterator[str]:
-    prefix = f"charter-test:{uuid4().hex}:revoked:"
-    yield prefix
-    asyncio.run(_delete_prefix(redis_url, prefix))
 
 
 # --- in process -------------------------------------------------------------------------------------------------

@@ -25,6 +25,8 @@ from impl.auth.signing_keys import SigningKeys
 from impl.auth.tokens import MAX_TOKEN_LENGTH, REQUIRED_CLAIMS, InvalidTokenError, TokenService, TokenType
 from scripts.generate_jwt_keys import write_key
 
+pytestmark = pytest.mark.unit
+
 ISSUER = "charter"
 AUDIENCE = "charter-api"
 NOW = 1_750_000_000

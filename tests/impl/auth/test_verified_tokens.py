@@ -9,6 +9,8 @@ from impl.auth.signing_keys import SigningKeys
 from impl.auth.tokens import InvalidTokenError, TokenService
 from impl.auth.verified_tokens import TimeClaims, VerifiedTokens
 
+pytestmark = pytest.mark.unit
+
 TIMES = TimeClaims(expires_at=2_000, not_before=1_000, issued_at=1_000)
 
 

@@ -16,6 +16,8 @@ from jsonschema import Draft7Validator
 from impl.platform.settings import PROJECT_ROOT
 from tests.impl.chat.contract import ASYNCAPI, document
 
+pytestmark = pytest.mark.unit
+
 OPENAPI = PROJECT_ROOT / "spec" / "openapi.yaml"
 
 

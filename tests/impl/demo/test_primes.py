@@ -6,6 +6,8 @@ import pytest
 
 from impl.demo.primes import count_primes
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.mark.parametrize(
     ("n", "expected"),

@@ -6,6 +6,8 @@ import pytest
 
 from impl.files.content_types import SNIFF_BYTES, sniff
 
+pytestmark = pytest.mark.unit
+
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00"
 WEBP = b"RIFF\x24\x00\x00\x00WEBPVP8 "

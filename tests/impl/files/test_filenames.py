@@ -6,6 +6,8 @@ import pytest
 
 from impl.files.filenames import FALLBACK_FILENAME, MAX_FILENAME_LENGTH, content_disposition, sanitize_filename
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.mark.parametrize(
     ("raw", "kept"),

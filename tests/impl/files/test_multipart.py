@@ -7,6 +7,8 @@ import pytest
 from impl.files.errors import MalformedUploadError
 from impl.files.multipart import UploadReader
 
+pytestmark = pytest.mark.unit
+
 BOUNDARY = "----charter-test-boundary"
 CONTENT_TYPE = f"multipart/form-data; boundary={BOUNDARY}"
 

@@ -6,6 +6,8 @@ import pytest
 
 from impl.files.ranges import ByteRange, RangeNotSatisfiableError, parse_range
 
+pytestmark = pytest.mark.unit
+
 SIZE = 1000
 
 

@@ -9,7 +9,11 @@ import time
 import uuid
 from pathlib import Path
 
+import pytest
+
 from impl.files.storage import WRITE_BUFFER_BYTES, FileStorage
+
+pytestmark = pytest.mark.unit
 
 
 def regular_files(root: Path) -> list[Path]:

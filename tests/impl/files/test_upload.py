@@ -20,6 +20,8 @@ from impl.files.upload import ReceivedFile, receive_upload
 from impl.platform.events import Event, EventBusUnavailableError, MemoryEventBus
 from tests.impl.files.test_multipart import CONTENT_TYPE, form, part
 
+pytestmark = pytest.mark.unit
+
 LIMIT = 4 * SNIFF_BYTES
 
 

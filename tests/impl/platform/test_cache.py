@@ -12,12 +12,10 @@ import math
 import random
 import socket
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from uuid import uuid4
 
 import pytest
-import redis.asyncio
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
@@ -34,24 +32,9 @@ from impl.platform.cache import (
 )
 from impl.platform.problems import ProblemError, install_problem_handlers
 
+pytestmark = pytest.mark.unit
+
 CacheFactory = Callable[[], Cache]
-
-
-async def _delete_prefix(url: str, prefix: str) -> None:
-    client = redis.asyncio.Redis.from_url(url)
-    try:
-        keys = [key async for key in client.scan_iter(match=f"{prefix}*", count=500)]
-        if keys:
-            await client.delete(*keys)
-    finally:
-        await client.aclose()
-
-
-@pytest.fixture
-def redis_prefix(redis_url: str) -> Iterator[str]:
-    prefix = f"charter-test:{uuid4().hex}:"
-    yield prefix
-    asyncio.run(_delete_prefix(redis_url, prefix))
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -427,17 +410,19 @@ def test_a_reader_slower_than_half_the_generation_ttl_does_not_store(redis_url: 
     async def scenario() -> None:
         async with opened(lambda: RedisCache(redis_url, prefix=redis_prefix, generation_ttl=0.2)) as cache:
             source = {"value": "old"}
+            read = asyncio.Event()
             written = asyncio.Event()
 
             async def load(name: str) -> str:
                 value = source["value"]
+                read.set()
                 await written.wait()
                 await asyncio.sleep(0.35)  # the generation key expires meanwhile
                 assert await cache.generation("item:x") == 0  # the premise: without the rule this would match
                 return value
 
             async def write() -> None:
-                await asyncio.sleep(0.05)
+                await read.wait()  # the reader has the old value (a sleep here loses the race on a busy machine)
                 source["value"] = "new"
                 await cache.delete("item:x")
                 written.set()

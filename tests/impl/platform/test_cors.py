@@ -13,6 +13,8 @@ from starlette.testclient import TestClient
 from impl.platform.cors import ProblemCORSMiddleware, cors_options
 from impl.platform.spec_headers import SpecHeaders
 
+pytestmark = pytest.mark.unit
+
 APP_ORIGIN = "https://app.example.com"
 FOREIGN_ORIGIN = "https://evil.example.net"
 HEADERS = SpecHeaders(

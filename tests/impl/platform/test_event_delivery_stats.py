@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from impl.platform.events import DeliveryStats, Event, MemoryEventBus
+
+pytestmark = pytest.mark.unit
 
 
 def test_stats_count_open_subscriptions_and_their_queued_events() -> None:

@@ -30,6 +30,8 @@ from impl.platform.events import (
 from impl.platform.problems import ProblemError
 from tests.throwaway_redis import ThrowawayRedis, throwaway_redis
 
+pytestmark = pytest.mark.unit
+
 BusFactory = Callable[[], EventBus]
 WAIT_SECONDS = 5.0  # an upper bound for "it arrives", never a speed claim
 

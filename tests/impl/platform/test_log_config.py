@@ -17,6 +17,8 @@ from impl.platform.log_config import HANDLER_NAME, ServiceHandler, access_handle
 from impl.platform.log_context import begin_request_context, bind_log_context, end_request_context
 from tests.impl.platform.log_capture import captured_logs
 
+pytestmark = pytest.mark.unit
+
 COMMON_KEYS = {"timestamp", "level", "logger", "event"}
 # A syntactically real JWT (header {"alg":"HS256","typ":"JWT"}); only its shape matters to the redaction.
 A_JWT = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"

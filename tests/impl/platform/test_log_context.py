@@ -6,6 +6,8 @@ import pytest
 
 from impl.platform.log_context import trace_id_from
 
+pytestmark = pytest.mark.unit
+
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 
 

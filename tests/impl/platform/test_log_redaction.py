@@ -8,6 +8,8 @@ import pytest
 
 from impl.platform.log_redaction import MASK, redact_secrets, redact_value
 
+pytestmark = pytest.mark.unit
+
 A_JWT = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"
 
 

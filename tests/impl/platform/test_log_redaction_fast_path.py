@@ -5,7 +5,11 @@ from __future__ import annotations
 import itertools
 import random
 
+import pytest
+
 from impl.platform.log_redaction import MASK, VALUE_PATTERNS, redact_text
+
+pytestmark = pytest.mark.unit
 
 FRAGMENTS = [
     "GET /api/v1/users/{user_id}",

@@ -15,6 +15,8 @@ from pydantic import SecretStr, ValidationError
 from impl.platform.mock_mode import announce_mock_mode, is_mock_scratch_dir, remove_mock_data
 from impl.platform.settings import DEV_SECRET_KEY, MOCK_DATA_DIR_PREFIX, Settings
 
+pytestmark = pytest.mark.unit
+
 BOGUS_DATABASE = "postgresql+asyncpg://nobody:secret@bogus.invalid:5432/nothing"
 BOGUS_REDIS = "redis://bogus.invalid:6379/0"
 BOGUS_URLS: dict[str, Any] = {"database_url": SecretStr(BOGUS_DATABASE), "redis_url": SecretStr(BOGUS_REDIS)}

@@ -11,12 +11,10 @@ import asyncio
 import logging
 import re
 import socket
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from uuid import uuid4
 
 import pytest
-import redis.asyncio
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -33,6 +31,8 @@ from impl.platform.rate_limit import (
 from tests.live_server import free_port
 from tests.throwaway_redis import ThrowawayRedis, throwaway_redis
 
+pytestmark = pytest.mark.unit
+
 AUTH = RateLimitPolicy(name="auth", amount=5, window_seconds=300, strategy="moving-window", fail_closed=True)
 GENERAL = RateLimitPolicy(name="general", amount=3, window_seconds=60, strategy="fixed-window", fail_closed=False)
 POLICIES = {"auth": AUTH, "general": GENERAL}
@@ -44,21 +44,9 @@ POLICY_HEADER = re.compile(r'^"[A-Za-z0-9_.-]+";q=\d+;w=\d+$')
 LIMIT_HEADER = re.compile(r'^"[A-Za-z0-9_.-]+";r=\d+;t=\d+$')
 
 
-async def _delete_prefix(url: str, prefix: str) -> None:
-    client = redis.asyncio.Redis.from_url(url)
-    try:
-        keys = [key async for key in client.scan_iter(match=f"{prefix}:*", count=500)]
-        if keys:
-            await client.delete(*keys)
-    finally:
-        await client.aclose()
-
-
 @pytest.fixture
-def key_prefix(redis_url: str) -> Iterator[str]:
-    prefix = f"charter-test-rl-{uuid4().hex}"
-    yield prefix
-    asyncio.run(_delete_prefix(redis_url, prefix))
+def key_prefix(redis_prefix: str) -> str:
+    return f"{redis_prefix}rl"  # the limiter adds its own separator; "<prefix>rl-other" is cleaned up too
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -249,10 +237,7 @@ def test_two_workers_sharing_redis_share_one_budget(redis_url: str, key_prefix: 
             # Another deployment (another key prefix) on the same Redis does not share it.
             assert (await other.hit(policy="auth", key="client")).remaining == 4
 
-    try:
-        asyncio.run(scenario())
-    finally:
-        asyncio.run(_delete_prefix(redis_url, f"{key_prefix}-other"))
+    asyncio.run(scenario())
 
 
 def test_redis_killed_fail_open_degrades_fail_closed_refuses_then_recovers(caplog: pytest.LogCaptureFixture) -> None:

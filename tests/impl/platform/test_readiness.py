@@ -9,6 +9,8 @@ import pytest
 
 from impl.platform.readiness import ReadinessProbe
 
+pytestmark = pytest.mark.unit
+
 
 async def _up() -> None:
     return None

@@ -9,6 +9,8 @@ from pydantic import ValidationError
 
 from impl.platform.settings import DEV_SECRET_KEY, Settings, get_settings
 
+pytestmark = pytest.mark.unit
+
 STRONG_SECRET = "s" * 48
 
 

@@ -15,6 +15,8 @@ from impl.platform.log_context import begin_request_context, end_request_context
 from impl.platform.shutdown import GracefulShutdown, ShuttingDownError, chain_signal_handlers
 from tests.impl.platform.log_capture import captured_logs
 
+pytestmark = pytest.mark.unit
+
 
 def test_beginning_wakes_waiters_and_runs_every_farewell_once() -> None:
     async def scenario() -> tuple[list[str], bool]:

@@ -10,6 +10,8 @@ from generated.api._support import Principal
 from impl.platform.events import Event
 from impl.streams.permissions import may_see
 
+pytestmark = pytest.mark.unit
+
 ME, SOMEONE = uuid.uuid4(), uuid.uuid4()
 
 

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from impl.platform.events import Event, MemoryEventBus
 from impl.streams.replay import ReplayBuffer, events_after
+
+pytestmark = pytest.mark.unit
 
 
 def event(n: int) -> Event:

@@ -10,6 +10,8 @@ import pytest
 from impl.platform.cache import PydanticCodec
 from impl.users.representation import UserSnapshot, representation_headers, view
 
+pytestmark = pytest.mark.unit
+
 
 def _snapshot(version: int = 3) -> UserSnapshot:
     moment = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)

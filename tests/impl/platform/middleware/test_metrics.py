@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -21,6 +22,8 @@ from impl.platform.middleware.answered import AnsweredRequests
 from impl.platform.middleware.edge import EdgeMiddleware
 from impl.platform.middleware.metrics import UNMATCHED, RequestMetrics
 from impl.platform.middleware.security_headers import SecurityHeaders
+
+pytestmark = pytest.mark.unit
 
 
 async def item(request: Request) -> PlainTextResponse:

@@ -3,6 +3,7 @@ leaves."""
 
 from __future__ import annotations
 
+import pytest
 from starlette.applications import Starlette
 from starlette.middleware.errors import ServerErrorMiddleware
 from starlette.requests import Request
@@ -13,6 +14,8 @@ from starlette.testclient import TestClient
 from impl.platform.middleware.edge import EdgeMiddleware
 from impl.platform.middleware.rate_limit_headers import RATE_LIMIT_STATE, with_rate_limits
 from impl.platform.middleware.security_headers import SecurityHeaders
+
+pytestmark = pytest.mark.unit
 
 LIMITS = {"RateLimit-Policy": '"general";q=100;w=60', "RateLimit": '"general";r=99;t=60'}
 

@@ -17,6 +17,8 @@ from starlette.websockets import WebSocket
 from impl.platform.middleware.edge import EdgeMiddleware
 from impl.platform.middleware.security_headers import SecurityHeaders
 
+pytestmark = pytest.mark.unit
+
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
 DOCS_CSP = (
     "default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
