@@ -25,7 +25,7 @@ the log handler's for the write). Any thread may log at any time (span exporters
 SQLAlchemy's threads), and no path ever waits for one component's lock while holding another's: holding the
 pipeline's lock while waiting for the handler's, as an earlier design did, deadlocked against a thread that
 logged while holding the handler's. The price: access lines are not ordered against other log records (each line
-carries the time its answer ended), see the README's "Observability and resilience".
+carries the time its answer ended): docs/observability.md and docs/performance.md#iteration-batch.
 """
 
 from __future__ import annotations
