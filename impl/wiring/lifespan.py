@@ -30,8 +30,7 @@ def lifespan_of(settings: Settings, services: Services, *, tune_collector: bool)
     """Start-up (migrations, the first admin, signal handlers) and shutdown (drain, then close every store)."""
     s = services
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def start_up(app: FastAPI) -> None:
         announce_mock_mode(settings)
         ensure_data_dir(settings.data_dir)
         await s.events.start()
@@ -54,30 +53,41 @@ def lifespan_of(settings: Settings, services: Services, *, tune_collector: bool)
                 logger.warning("the first admin was created, but the cache could not be told (Redis unreachable)")
         if settings.app_env == "mock":
             await seed_demo_accounts(accounts=s.accounts, passwords=s.new_passwords)
-        # SIGTERM ends SSE streams and closes chat sockets (1001) before uvicorn waits for open connections.
-        s.shutdown.start()
-        s.chat_connections.reopen()
-        restore_signal_handlers = chain_signal_handlers(s.shutdown, asyncio.get_running_loop())
-        if tune_collector:
-            tune_garbage_collector()
+
+    async def close() -> None:
+        await s.shutdown.begin()  # a no-op after SIGTERM; otherwise (a server in a thread, a test client) now
+        await s.stream_hub.close()
+        await s.cpu_pool.close()
+        await s.account_states.close()
+        await s.events.close()
+        await s.limiter.close()
+        await s.blacklist.close()
+        await s.cache.close()
+        await s.engine.dispose()
+        await remove_mock_data(settings)  # a no-op unless APP_ENV=mock
+        s.answered.flush()  # the last answers' counts and access lines
+        await s.metrics.close()
+        if s.tracing is not None:
+            await s.tracing.shutdown()  # last: exports the spans of everything above
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        restore_signal_handlers: Callable[[], None] | None = None
+        # A start-up that fails (a refused admin password, a database behind its migrations) still closes what it
+        # opened: the server exits, but a process that made the app (a test, a tool) keeps running.
         try:
+            await start_up(app)
+            # SIGTERM ends SSE streams and closes chat sockets (1001) before uvicorn waits for open connections.
+            s.shutdown.start()
+            s.chat_connections.reopen()
+            restore_signal_handlers = chain_signal_handlers(s.shutdown, asyncio.get_running_loop())
+            if tune_collector:
+                tune_garbage_collector()
             yield
         finally:
-            restore_signal_handlers()
-            await s.shutdown.begin()  # a no-op after SIGTERM; otherwise (a server in a thread, a test client) now
-            await s.stream_hub.close()
-            await s.cpu_pool.close()
-            await s.account_states.close()
-            await s.events.close()
-            await s.limiter.close()
-            await s.blacklist.close()
-            await s.cache.close()
-            await s.engine.dispose()
-            await remove_mock_data(settings)  # a no-op unless APP_ENV=mock
-            s.answered.flush()  # the last answers' counts and access lines
-            await s.metrics.close()
-            if s.tracing is not None:
-                await s.tracing.shutdown()  # last: exports the spans of everything above
+            if restore_signal_handlers is not None:
+                restore_signal_handlers()
+            await close()
 
     return lifespan
 
