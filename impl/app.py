@@ -24,6 +24,7 @@ from generated.api import (
     build_users_router,
 )
 from generated.api.deprecations import DEPRECATIONS
+from generated.api.header_parameters import HEADER_PARAMETERS
 from impl.auth.guard import AccessGuard
 from impl.auth.password_policy import PasswordPolicy
 from impl.auth.passwords import PasswordHasher
@@ -353,7 +354,7 @@ def create_app(settings: Settings, *, tune_collector: bool = False) -> FastAPI:
     app.state.tracing = tracing
     app.tracing = tracing
     app.state.shutdown = shutdown
-    install_problem_handlers(app)
+    install_problem_handlers(app, header_parameters=HEADER_PARAMETERS)
     install_database_error_handlers(app)
     # Uploads stream far more than a JSON body may; the files service counts the file itself while it streams.
     app.add_middleware(
