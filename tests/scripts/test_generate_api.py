@@ -266,6 +266,21 @@ def _spec(change: dict[str, Any]) -> dict[str, Any]:
             {"parameters": [{"name": "body", "in": "query", "schema": {"type": "string"}}]},
             "clashes",
         ),
+        (
+            {
+                "requestBody": {
+                    "content": {
+                        "application/json": {"schema": {"type": "object"}},
+                        "application/merge-patch+json": {"schema": {"type": "array"}},
+                    }
+                }
+            },
+            "every request media type must share one schema",
+        ),
+        (
+            {"responses": {"200": {"description": "x", "content": {"application/json": {}}}}},
+            "the 200 response needs a JSON schema",
+        ),
     ],
 )
 def test_the_generator_refuses_what_it_cannot_type(change: dict[str, Any], message: str) -> None:
