@@ -232,6 +232,7 @@ async def handle_unexpected_error(request: Request, exc: Exception) -> Response:
 
 
 def install_problem_handlers(app: FastAPI, *, header_parameters: Mapping[str, HeaderCheck] = NO_HEADERS) -> None:
+    """``header_parameters``: the generated routes' ``HEADER_PARAMETERS``; an app without such routes needs none."""
     app.add_exception_handler(RequestValidationError, ValidationProblems(header_parameters))
     app.add_exception_handler(HTTPException, handle_http_exception)
     app.add_exception_handler(ProblemError, handle_problem_error)

@@ -74,23 +74,35 @@ class _Items:
         return None
 
 
-def _generate(tmp_path: Path, package: str, *, postponed: bool) -> ModuleType:
-    spec = tmp_path / "spec.yaml"
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The secured spec generated once (a package named ``securedgen``), to copy per test."""
+    root = tmp_path_factory.mktemp("secured")
+    spec = root / "spec.yaml"
     spec.write_text(yaml.safe_dump(_secured_items_spec()), encoding="utf-8")
-    generate_all(spec, tmp_path / package, package)
+    generate_all(spec, root / "securedgen", "securedgen")
+    return root / "securedgen"
+
+
+def _install(generated: Path, root: Path, package: str, *, postponed: bool) -> ModuleType:
+    """The generated package under another name, its tag module's annotations postponed if asked."""
+    for source in generated.rglob("*.py"):
+        target = root / package / source.relative_to(generated)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(source.read_text(encoding="utf-8").replace("securedgen", package), encoding="utf-8")
     if postponed:
-        module = tmp_path / package / "api" / "items.py"
+        module = root / package / "api" / "items.py"
         code = module.read_text(encoding="utf-8")
         module.write_text(code.replace("\nfrom typing import", f"\n{POSTPONED}from typing import", 1), encoding="utf-8")
     return importlib.import_module(f"{package}.api.items")
 
 
 @pytest.fixture(params=[False, True], ids=["eager", "postponed"])
-def secured(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[ModuleType, Path]]:
+def secured(request: pytest.FixtureRequest, generated: Path, tmp_path: Path) -> Iterator[tuple[ModuleType, Path]]:
     package = f"securedgen_{'postponed' if request.param else 'eager'}"
     sys.path.insert(0, str(tmp_path))
     try:
-        module = _generate(tmp_path, package, postponed=request.param)
+        module = _install(generated, tmp_path, package, postponed=request.param)
         assert (POSTPONED in Path(str(module.__file__)).read_text(encoding="utf-8")) == request.param
         yield module, tmp_path / package
     finally:
