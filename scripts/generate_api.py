@@ -54,6 +54,8 @@ TEMPLATES = Path(__file__).with_name("templates")
 SUPPORT_TEMPLATE = TEMPLATES / "api_support.py"
 TAG_TEMPLATE = "api_tag.py.jinja"
 HEADERS_TEMPLATE = "api_header_parameters.py.jinja"
+INIT_TEMPLATE = "api_init.py.jinja"
+DEPRECATIONS_TEMPLATE = "api_deprecations.py.jinja"
 RESERVED_NAMES = frozenset({"body", "response", "request", "self", "impl", "router", "guard", "principal"})
 
 
@@ -210,7 +212,7 @@ def route_view(operation: Operation) -> RouteView:
     )
 
 
-def _templates() -> jinja2.Environment:
+def _render(template: str, **context: object) -> str:
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         # Python source, not HTML: nothing is escaped (values are written with `pyrepr`, i.e. as Python literals).
@@ -221,68 +223,36 @@ def _templates() -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     environment.filters["pyrepr"] = repr
-    return environment
+    environment.filters["iso"] = _iso
+    return environment.get_template(template).render(header=HEADER.rstrip("\n"), **context)
 
 
 def render_tag(tag: str, operations: list[Operation], package: str = "generated") -> str:
-    routes = [route_view(op) for op in operations]
-    return (
-        _templates()
-        .get_template(TAG_TEMPLATE)
-        .render(
-            header=HEADER.rstrip("\n"),
-            tag=tag,
-            package=package,
-            protocol=f"{pascal_case(tag)}Api",
-            builder=f"build_{snake_case(tag)}_router",
-            guarded=any(op.secured or op.rate_limit for op in operations),
-            routes=routes,
-        )
+    return _render(
+        TAG_TEMPLATE,
+        tag=tag,
+        package=package,
+        protocol=f"{pascal_case(tag)}Api",
+        builder=f"build_{snake_case(tag)}_router",
+        guarded=any(op.secured or op.rate_limit for op in operations),
+        routes=[route_view(op) for op in operations],
     )
 
 
 def render_header_parameters(operations: list[Operation], package: str = "generated") -> str:
     tables = [(op.operation_id, _header_parameters(op)) for op in sorted(operations, key=lambda op: op.operation_id)]
-    return (
-        _templates()
-        .get_template(HEADERS_TEMPLATE)
-        .render(header=HEADER.rstrip("\n"), package=package, tables=[(key, rows) for key, rows in tables if rows])
-    )
+    return _render(HEADERS_TEMPLATE, package=package, tables=[(key, rows) for key, rows in tables if rows])
 
 
 def render_init(tags: list[str], package: str = "generated") -> str:
-    lines = [HEADER, '"""One module per spec tag; see each module\'s Protocol and router builder."""', ""]
-    lines += [
-        f"from {package}.api.{snake_case(t)} import {pascal_case(t)}Api, build_{snake_case(t)}_router" for t in tags
-    ]
-    exported = [name for tag in tags for name in (f"{pascal_case(tag)}Api", f"build_{snake_case(tag)}_router")]
-    lines += ["", "__all__ = [" + ", ".join(repr(n) for n in sorted(exported)) + "]", ""]
-    return "\n".join(lines)
+    modules = [(snake_case(t), f"{pascal_case(t)}Api", f"build_{snake_case(t)}_router") for t in tags]
+    exported = sorted(name for _, protocol, builder in modules for name in (protocol, builder))
+    return _render(INIT_TEMPLATE, package=package, tags=modules, exported=exported)
 
 
 def render_deprecations(operations: list[Operation], package: str = "generated") -> str:
-    lines = [
-        HEADER,
-        '"""The deprecated operations of the spec by operationId: what their responses announce (impl/ adds the',
-        '`Deprecation`, `Sunset` and `Link` headers)."""',
-        "",
-        "from collections.abc import Mapping",
-        "",
-        f"from {package}.api._support import Deprecation",
-        "",
-        "DEPRECATIONS: Mapping[str, Deprecation] = {",
-    ]
-    for op in sorted(operations, key=lambda op: op.operation_id):
-        if op.deprecation is None:
-            continue
-        info = op.deprecation
-        lines += [
-            f"    # {op.method.upper()} {op.path}: deprecated {_iso(info.deprecated_at)}, sunset {_iso(info.sunset)}",
-            f"    {op.operation_id!r}: Deprecation(deprecated_at={info.deprecated_at}, sunset={info.sunset}, "
-            f"deprecation_link={info.deprecation_link!r}, sunset_link={info.sunset_link!r}),",
-        ]
-    lines += ["}", ""]
-    return "\n".join(lines)
+    deprecated = [op for op in sorted(operations, key=lambda op: op.operation_id) if op.deprecation is not None]
+    return _render(DEPRECATIONS_TEMPLATE, package=package, operations=deprecated)
 
 
 def _iso(seconds: int) -> str:
