@@ -24,7 +24,8 @@ POSTPONED = "from __future__ import annotations\n\n"
 
 
 def _secured_items_spec() -> dict[str, Any]:
-    """The fixture spec with `POST /items` for admins only: a guarded operation with a JSON body."""
+    """The fixture spec with `POST /items` for admins only: a guarded operation with a JSON body; and
+    `POST /items/renamed`, public, taking JSON or the same members as a form."""
     spec: dict[str, Any] = yaml.safe_load(FIXTURE.read_text(encoding="utf-8"))
     spec.setdefault("components", {})["securitySchemes"] = {"bearerAuth": {"type": "http", "scheme": "bearer"}}
     spec["components"]["schemas"]["Role"] = {"type": "string", "enum": ["admin", "user"]}
@@ -33,6 +34,15 @@ def _secured_items_spec() -> dict[str, Any]:
     create.update({"security": [{"bearerAuth": []}], "x-roles": ["admin"], "x-rate-limit": "general"})
     for status in ("401", "403", "429", "503"):
         create["responses"][status] = {"description": status}
+    schema = {"$ref": "#/components/schemas/ItemCreate"}
+    rename = {key: value for key, value in create.items() if key not in ("security", "x-roles", "x-rate-limit")}
+    rename.update({"operationId": "renameItem", "x-rate-limit": "none", "security": []})
+    rename["requestBody"] = {
+        "required": True,
+        "content": {"application/json": {"schema": schema}, "application/x-www-form-urlencoded": {"schema": schema}},
+    }
+    rename["responses"] = {code: create["responses"][code] for code in ("201", "415", "422")}
+    spec["paths"]["/items/renamed"] = {"post": rename}
     return spec
 
 
@@ -72,6 +82,10 @@ class _Items:
 
     async def delete_item(self, *, item_id: Any) -> None:
         return None
+
+    async def rename_item(self, *, body: Any) -> Any:
+        self.created.append((body.name, "anyone"))
+        return self.models.Item(id=uuid4(), name=body.name, note=None)
 
 
 @pytest.fixture(scope="module")
@@ -135,3 +149,28 @@ def test_the_guard_runs_first_and_once_and_hands_the_principal_to_the_handler(
     assert read.status_code == 200
     assert items.created == [("widget", "admin")]
     assert guard.runs == ["createItem"] * 4  # once per guarded request, never for the public read
+
+
+def test_a_json_or_form_body_is_read_by_its_media_type_after_the_media_type_is_checked(
+    secured: tuple[ModuleType, Path],
+) -> None:
+    module, root = secured
+    support = importlib.import_module(f"{root.name}.api._support")
+    items = _Items(importlib.import_module(f"{root.name}.models"))
+    app = FastAPI()
+    install_problem_handlers(app)
+    app.include_router(module.build_items_router(items, _Guard(support.Principal)))
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        as_json = client.post("/items/renamed", json={"name": "widget"})
+        as_form = client.post("/items/renamed", content=b"name=gadget", headers=form)
+        # Refused for its media type before anything tries to read it as JSON.
+        other = client.post("/items/renamed", content=b"name=gizmo", headers={"Content-Type": "text/plain"})
+        twice = client.post("/items/renamed", content=b"name=a&name=b", headers=form)
+        invalid = client.post("/items/renamed", content=b"name=", headers=form)
+
+    assert (as_json.status_code, as_form.status_code) == (201, 201)
+    assert (other.status_code, twice.status_code, invalid.status_code) == (415, 422, 422)
+    assert [error["pointer"] for error in twice.json()["errors"]] == ["#/name"]
+    assert items.created == [("widget", "anyone"), ("gadget", "anyone")]
