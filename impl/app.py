@@ -19,6 +19,7 @@ from generated.api import (
     build_users_router,
 )
 from generated.api.deprecations import DEPRECATIONS
+from generated.api.header_parameters import HEADER_PARAMETERS
 from impl.chat.options import ChatOptions
 from impl.chat.router import build_chat_router
 from impl.demo.service import STATISTICS_MAX_BODY_BYTES, STATISTICS_PATH, DemoService
@@ -129,7 +130,7 @@ def create_app(settings: Settings, *, tune_collector: bool = False) -> FastAPI:
     app.tracing = services.tracing
     app.state.shutdown = services.shutdown
     app.state.chat_connections = services.chat_connections
-    install_problem_handlers(app)
+    install_problem_handlers(app, header_parameters=HEADER_PARAMETERS)
     install_database_error_handlers(app)
     add_layers(app, settings, services)
     add_all_routes(app, settings, services)

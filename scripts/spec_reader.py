@@ -101,6 +101,23 @@ class Operation:
         return snake_case(self.operation_id)
 
 
+def handler_reads_body(raw: dict[str, Any], media: tuple[str, ...]) -> bool:
+    """The handler receives the unread request: an upload (multipart, octet-stream), or a JSON body too large to
+    parse on the event loop (`x-handler-reads-body`), which the handler parses and validates elsewhere (a worker
+    process); the schema still describes what it must accept."""
+    return (bool(media) and set(media) <= STREAMED_MEDIA) or raw.get(HANDLER_READS_BODY) is True
+
+
+@dataclass(frozen=True)
+class RequestBody:
+    annotation: str | None = None  # None when absent or streamed
+    required: bool = False
+    media_types: tuple[str, ...] = ()
+    is_form: bool = False
+    is_json_or_form: bool = False
+    is_streamed: bool = False
+
+
 class SpecReader:
     """Turns the spec's operations into :class:`Operation` values, resolving ``$ref`` within the document."""
 
@@ -254,85 +271,88 @@ class SpecReader:
     def operation(
         self, path: str, method: str, raw: dict[str, Any], shared: list[Any], tag: str, where: str
     ) -> Operation:
-        by_key: dict[tuple[str, str], Parameter] = {}
-        for entry in [*shared, *raw.get("parameters", [])]:
-            parameter = self.parameter(entry, where)
-            by_key[(parameter.location, parameter.name)] = parameter
-        parameters = tuple(by_key.values())
-
-        body_annotation, body_required, body_media, body_is_form, body_is_streamed = None, False, (), False, False
-        body_is_json_or_form = False
-        if "requestBody" in raw:
-            body = self.resolve(raw["requestBody"])
-            media = tuple(sorted(body.get("content", {})))
-            body_is_form = media == (FORM_MEDIA,)
-            body_is_streamed = bool(media) and set(media) <= STREAMED_MEDIA
-            if raw.get(HANDLER_READS_BODY) is True:
-                # A JSON body too large to parse on the event loop: the handler reads the bytes and parses and
-                # validates them elsewhere (a worker process); the schema still describes what it must accept.
-                if not all(JSON_MEDIA.match(m) for m in media):
-                    raise SpecError(f"{where}: `{HANDLER_READS_BODY}` is for JSON request bodies")
-                body_is_streamed = True
-            json_media = [m for m in media if m != FORM_MEDIA]
-            body_is_json_or_form = FORM_MEDIA in media and bool(json_media)
-            if not media or not (body_is_form or body_is_streamed or all(JSON_MEDIA.match(m) for m in json_media)):
-                raise SpecError(
-                    f"{where}: request bodies must be JSON (optionally also {FORM_MEDIA}), only {FORM_MEDIA}, "
-                    f"or only {sorted(STREAMED_MEDIA)}, got {list(media)}"
-                )
-        if body_is_streamed:
-            body_required, body_media = bool(body.get("required", False)), media
-            if not body_required:
-                raise SpecError(f"{where}: a streamed request body must be `required`")
-        elif "requestBody" in raw:
-            schemas = {repr(body["content"][m].get("schema")) for m in media}
-            if len(schemas) != 1:
-                raise SpecError(f"{where}: every request media type must share one schema")
-            body_annotation = self.python_type(body["content"][media[0]]["schema"], f"{where} request body")
-            body_required, body_media = bool(body.get("required", False)), media
-
-        responses: dict[int, tuple[str, str | None]] = {}
-        for code, response_raw in raw.get("responses", {}).items():
-            if not str(code).isdigit():
-                raise SpecError(f"{where}: declare explicit status codes, not {code!r}")
-            response = self.resolve(response_raw)
-            model = None
-            for media_type, content in sorted(response.get("content", {}).items()):
-                if "schema" in content and "$ref" in content["schema"]:
-                    model = self.model_name(content["schema"]["$ref"], f"{where} response {code} {media_type}")
-                    break
-            responses[int(code)] = (response.get("description", ""), model)
+        """Check the operation's shape, then read it; access rules and the statuses they need are checked last."""
+        self.check_request_body(raw, where)
+        self.check_responses(method, raw, where)
+        responses = self.responses(raw, where)
         successes = sorted(code for code in responses if 200 <= code < 300)
-        if not successes:
-            raise SpecError(f"{where}: needs a 2xx response")
         success = successes[0]
-        success_response = self.resolve(raw["responses"][str(success)])
-        success_content = success_response.get("content", {})
-        if method == "head" and success_content:
-            raise SpecError(f"{where}: a HEAD response has no body")
-        return_annotation, also_other_media = "None", False
-        if success_content:
-            json_media = [m for m in sorted(success_content) if JSON_MEDIA.match(m)]
-            if not json_media:
-                # Files, NDJSON, CSV, text/event-stream: the handler streams its own Response.
-                return_annotation = "Response"
-            elif len(json_media) != 1 and len(json_media) != len(success_content):
-                raise SpecError(f"{where}: the {success} response mixes several JSON and other media types")
-            elif "schema" not in success_content[json_media[0]]:
-                raise SpecError(f"{where}: the {success} response needs a JSON schema")
-            else:
-                return_annotation = self.python_type(success_content[json_media[0]]["schema"], f"{where} {success}")
-                # JSON and, say, CSV: the handler returns the model, or its own Response for the other types.
-                also_other_media = len(json_media) != len(success_content)
+        body = self.request_body(raw, where)
         roles, self_only = self.access(raw, where)
-        rate_limit = self.rate_limit(raw, where)
         try:
             deprecation = read_deprecation(raw, resolve=self.resolve, success_statuses=successes)
             slo = read_slo(raw)
         except ValueError as error:
             raise SpecError(f"{where}: {error}") from None
-        parameter_names = {p.name for p in parameters if p.location == "path"}
-        # Every status the guard can answer must be in the contract.
+        operation = Operation(
+            operation_id=raw["operationId"],
+            method=method,
+            path=path,
+            tag=tag,
+            summary=raw.get("summary"),
+            description=raw.get("description"),
+            deprecated=bool(raw.get("deprecated", False)),
+            parameters=self.parameters([*shared, *raw.get("parameters", [])], where),
+            body_annotation=body.annotation,
+            body_required=body.required,
+            body_media_types=body.media_types,
+            success_status=success,
+            return_annotation=self.return_annotation(raw, success, where),
+            also_other_media=self.also_other_media(raw, success),
+            responses=responses,
+            body_is_form=body.is_form,
+            body_is_json_or_form=body.is_json_or_form,
+            body_is_streamed=body.is_streamed,
+            roles=roles,
+            self_only=self_only,
+            rate_limit=self.rate_limit(raw, where),
+            deprecation=deprecation,
+            slo=slo,
+        )
+        self.check_guard_statuses(operation, where)
+        return operation
+
+    # Validation: each raises a SpecError naming the operation and what it cannot type.
+
+    def check_request_body(self, raw: dict[str, Any], where: str) -> None:
+        if "requestBody" not in raw:
+            return
+        body = self.resolve(raw["requestBody"])
+        media = tuple(sorted(body.get("content", {})))
+        if raw.get(HANDLER_READS_BODY) is True and not all(JSON_MEDIA.match(m) for m in media):
+            raise SpecError(f"{where}: `{HANDLER_READS_BODY}` is for JSON request bodies")
+        streamed = handler_reads_body(raw, media)
+        if not media or not (streamed or all(JSON_MEDIA.match(m) for m in media if m != FORM_MEDIA)):
+            raise SpecError(
+                f"{where}: request bodies must be JSON (optionally also {FORM_MEDIA}), only {FORM_MEDIA}, "
+                f"or only {sorted(STREAMED_MEDIA)}, got {list(media)}"
+            )
+        if streamed and not body.get("required", False):
+            raise SpecError(f"{where}: a streamed request body must be `required`")
+        if not streamed and len({repr(body["content"][m].get("schema")) for m in media}) != 1:
+            raise SpecError(f"{where}: every request media type must share one schema")
+
+    def check_responses(self, method: str, raw: dict[str, Any], where: str) -> None:
+        codes = [str(code) for code in raw.get("responses", {})]
+        for code in codes:
+            if not code.isdigit():
+                raise SpecError(f"{where}: declare explicit status codes, not {code!r}")
+        successes = sorted(int(code) for code in codes if 200 <= int(code) < 300)
+        if not successes:
+            raise SpecError(f"{where}: needs a 2xx response")
+        content = self.resolve(raw["responses"][str(successes[0])]).get("content", {})
+        if method == "head" and content:
+            raise SpecError(f"{where}: a HEAD response has no body")
+        json_media = [m for m in sorted(content) if JSON_MEDIA.match(m)]
+        # One JSON type beside others (say CSV) is fine: the handler returns the model, or its own Response.
+        if len(json_media) > 1 and len(json_media) != len(content):
+            raise SpecError(f"{where}: the {successes[0]} response mixes several JSON and other media types")
+        if json_media and "schema" not in content[json_media[0]]:
+            raise SpecError(f"{where}: the {successes[0]} response needs a JSON schema")
+
+    def check_guard_statuses(self, operation: Operation, where: str) -> None:
+        """Every status the guard can answer must be in the contract."""
+        roles, rate_limit = operation.roles, operation.rate_limit
         policy = self.spec.get("x-rate-limit-policies", {}).get(rate_limit or "", {})
         refuses_without_store = bool(rate_limit) and policy.get("on_store_failure", "refuse") != "allow"
         needed = {
@@ -342,35 +362,62 @@ class SpecReader:
             # The token blacklist and a fail-closed rate-limit store answer 503 when they are unreachable.
             503: roles or refuses_without_store,
         }
-        if self_only:
-            if OWNER_PARAMETER not in parameter_names:
+        if operation.self_only:
+            if OWNER_PARAMETER not in {p.name for p in operation.parameters if p.location == "path"}:
                 raise SpecError(f"{where}: `x-self-only` needs the path parameter {OWNER_PARAMETER!r}")
-            needed[404] = self_only
+            needed[404] = operation.self_only
         for status, reason in needed.items():
-            if reason and status not in responses:
+            if reason and status not in operation.responses:
                 raise SpecError(f"{where}: the guard can answer {status}; declare it in `responses`")
-        return Operation(
-            operation_id=raw["operationId"],
-            method=method,
-            path=path,
-            tag=tag,
-            summary=raw.get("summary"),
-            description=raw.get("description"),
-            deprecated=bool(raw.get("deprecated", False)),
-            parameters=parameters,
-            body_annotation=body_annotation,
-            body_required=body_required,
-            body_media_types=body_media,
-            success_status=success,
-            return_annotation=return_annotation,
-            also_other_media=also_other_media,
-            responses=responses,
-            body_is_form=body_is_form,
-            body_is_json_or_form=body_is_json_or_form,
-            body_is_streamed=body_is_streamed,
-            roles=roles,
-            self_only=self_only,
-            rate_limit=rate_limit,
-            deprecation=deprecation,
-            slo=slo,
-        )
+
+    # Extraction: the operation's shape has been checked.
+
+    def parameters(self, raw: list[Any], where: str) -> tuple[Parameter, ...]:
+        """Path-level and operation-level parameters; an operation's own replaces a shared one of the same name."""
+        by_key: dict[tuple[str, str], Parameter] = {}
+        for entry in raw:
+            parameter = self.parameter(entry, where)
+            by_key[(parameter.location, parameter.name)] = parameter
+        return tuple(by_key.values())
+
+    def request_body(self, raw: dict[str, Any], where: str) -> RequestBody:
+        if "requestBody" not in raw:
+            return RequestBody()
+        body = self.resolve(raw["requestBody"])
+        media = tuple(sorted(body["content"]))
+        required = bool(body.get("required", False))
+        if handler_reads_body(raw, media):
+            return RequestBody(required=required, media_types=media, is_streamed=True)
+        annotation = self.python_type(body["content"][media[0]]["schema"], f"{where} request body")
+        # JSON and the form with one schema (checked): the route reads whichever was sent.
+        json_or_form = FORM_MEDIA in media and len(media) > 1
+        return RequestBody(annotation, required, media, is_form=media == (FORM_MEDIA,), is_json_or_form=json_or_form)
+
+    def responses(self, raw: dict[str, Any], where: str) -> dict[int, tuple[str, str | None]]:
+        """Each status's description and the model of its first JSON-referenced schema, if any."""
+        responses: dict[int, tuple[str, str | None]] = {}
+        for code, response_raw in raw["responses"].items():
+            response = self.resolve(response_raw)
+            model = None
+            for media_type, content in sorted(response.get("content", {}).items()):
+                if "schema" in content and "$ref" in content["schema"]:
+                    model = self.model_name(content["schema"]["$ref"], f"{where} response {code} {media_type}")
+                    break
+            responses[int(code)] = (response.get("description", ""), model)
+        return responses
+
+    def return_annotation(self, raw: dict[str, Any], success: int, where: str) -> str:
+        """ "None" without a body, "Response" when the handler streams its own (files, NDJSON, CSV, SSE)."""
+        content = self.resolve(raw["responses"][str(success)]).get("content", {})
+        json_media = [m for m in sorted(content) if JSON_MEDIA.match(m)]
+        if not content:
+            return "None"
+        if not json_media:
+            return "Response"
+        return self.python_type(content[json_media[0]]["schema"], f"{where} {success}")
+
+    def also_other_media(self, raw: dict[str, Any], success: int) -> bool:
+        """The success response is JSON or another media type (say CSV): the handler may return its own Response."""
+        content = self.resolve(raw["responses"][str(success)]).get("content", {})
+        json_media = [m for m in content if JSON_MEDIA.match(m)]
+        return bool(json_media) and len(json_media) != len(content)

@@ -211,7 +211,7 @@ class HeaderParameters:
     Declared as ``Header`` parameters, FastAPI works out each one's shape again on every request; for a user read's
     two conditional headers that was a tenth of the request (docs/performance.md#header-parameters). When another
     parameter is invalid too, FastAPI answers before the route runs: the error handler then asks :meth:`errors`
-    (the route carries this object as ``header_parameters``), so one 422 still names every invalid field.
+    (it receives ``HEADER_PARAMETERS``, these objects by operationId), so one 422 still names every invalid field.
     """
 
     def __init__(self, *headers: tuple[str, dict[str, Any]]) -> None:

@@ -10,12 +10,13 @@ import json
 import logging
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
-from typing import Any, ClassVar
+from types import MappingProxyType
+from typing import Any, ClassVar, Protocol
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.routing import iter_route_contexts
+from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
@@ -24,6 +25,7 @@ PROBLEM_MEDIA_TYPE = "application/problem+json"
 logger = logging.getLogger("charter.problems")
 # RFC 9110's names where Python's http.HTTPStatus (before 3.13) still has the older ones.
 TITLES = {413: "Content Too Large", 416: "Range Not Satisfiable", 422: "Unprocessable Content"}
+NO_HEADERS: Mapping[str, Any] = MappingProxyType({})
 
 
 class ProblemResponse(Response):
@@ -147,22 +149,40 @@ def _validation_errors(errors: Sequence[Any]) -> list[dict[str, str]]:
     return located
 
 
-async def handle_validation_error(request: Request, exc: Exception) -> Response:
-    if not isinstance(exc, RequestValidationError):  # registered for this type only
-        raise exc
-    raw = list(exc.errors())
-    headers = getattr(getattr(request.scope.get("route"), "endpoint", None), "header_parameters", None)
-    if headers is not None and not getattr(exc, "headers_checked", False):
-        # FastAPI refused other parameters before the route could read its headers (generated/api/_support.py,
-        # HeaderParameters): one answer names every invalid field, the headers too.
-        raw += headers.errors(request)
-    errors = _validation_errors(raw)
-    if any(e.get("type") == "json_invalid" for e in raw):
-        detail = "The request body is not valid JSON."
-        return problem(400, detail=detail, instance=request.url.path, extensions={"errors": errors})
-    count = len(errors)
-    detail = f"The request has {count} invalid field{'s' if count != 1 else ''}."
-    return problem(422, detail=detail, instance=request.url.path, extensions={"errors": errors})
+class HeaderCheck(Protocol):
+    """An operation's header parameters (generated/api/header_parameters.py): the errors of the invalid ones."""
+
+    def errors(self, request: Request) -> list[dict[str, Any]]: ...
+
+
+class ValidationProblems:
+    """The 400/422 answer to a request FastAPI refused, naming every invalid field.
+
+    ``header_parameters`` (each operation's header checks, by operationId) covers the headers the routes read
+    themselves: FastAPI refuses other parameters before the route runs, and the answer names the headers too.
+    """
+
+    def __init__(self, header_parameters: Mapping[str, HeaderCheck]) -> None:
+        self.header_parameters = header_parameters
+
+    def _header_errors(self, request: Request, exc: RequestValidationError) -> list[dict[str, Any]]:
+        if getattr(exc, "headers_checked", False):  # raised by the route's own header check: already listed
+            return []
+        route = request.scope.get("route")
+        check = self.header_parameters.get(route.operation_id or "") if isinstance(route, APIRoute) else None
+        return check.errors(request) if check is not None else []
+
+    async def __call__(self, request: Request, exc: Exception) -> Response:
+        if not isinstance(exc, RequestValidationError):  # registered for this type only
+            raise exc
+        raw = [*exc.errors(), *self._header_errors(request, exc)]
+        errors = _validation_errors(raw)
+        if any(e.get("type") == "json_invalid" for e in raw):
+            detail = "The request body is not valid JSON."
+            return problem(400, detail=detail, instance=request.url.path, extensions={"errors": errors})
+        count = len(errors)
+        detail = f"The request has {count} invalid field{'s' if count != 1 else ''}."
+        return problem(422, detail=detail, instance=request.url.path, extensions={"errors": errors})
 
 
 # Routes that only refuse methods (impl/platform/shadowed_paths.py): they never count as allowing one.
@@ -227,8 +247,9 @@ async def handle_unexpected_error(request: Request, exc: Exception) -> Response:
     )
 
 
-def install_problem_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(RequestValidationError, handle_validation_error)
+def install_problem_handlers(app: FastAPI, *, header_parameters: Mapping[str, HeaderCheck] = NO_HEADERS) -> None:
+    """``header_parameters``: the generated routes' ``HEADER_PARAMETERS``; an app without such routes needs none."""
+    app.add_exception_handler(RequestValidationError, ValidationProblems(header_parameters))
     app.add_exception_handler(HTTPException, handle_http_exception)
     app.add_exception_handler(ProblemError, handle_problem_error)
     app.add_exception_handler(Exception, handle_unexpected_error)

@@ -251,3 +251,12 @@ def test_a_users_representation_is_kept_privately_and_revalidated(api: TestClien
     # Personal data: never in a shared cache; the client revalidates with If-None-Match before each use.
     assert response.headers["cache-control"] == "private, no-cache"
     assert api.get(f"{USERS}?limit=1").headers["cache-control"] == "no-store"  # no validator: not kept at all
+
+
+def test_a_422_for_a_parameter_names_the_invalid_headers_too(api: TestClient) -> None:
+    # FastAPI refuses the path parameter before the route reads its headers; the error handler adds them.
+    response = api.get(f"{USERS}/not-a-uuid", headers={"If-None-Match": "x" * 1025})
+
+    assert response.status_code == 422
+    located = {(key, value) for error in response.json()["errors"] for key, value in error.items() if key != "detail"}
+    assert located == {("parameter", "user_id"), ("header", "If-None-Match")}
