@@ -13,6 +13,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from impl.app import create_app
+from impl.platform.bounded_headers import BoundedHeadersProtocol
 from impl.platform.log_config import configure_logging
 from impl.platform.metrics import MULTIPROCESS_ENV, multiprocess_dir_from_env
 from impl.platform.settings import Settings, get_settings
@@ -64,7 +65,8 @@ def serve(settings: Settings) -> None:
         port=settings.port,
         workers=settings.workers,
         loop="uvloop",
-        http="httptools",
+        # httptools, counting header bytes and time as they arrive: uvicorn has no such limits for it
+        http=BoundedHeadersProtocol,
         log_level=settings.log_level,
         log_config=None,  # uvicorn's records go through our handler (JSON lines), not its own formatters
         access_log=False,  # impl.platform.middleware.access_log writes one line per request instead

@@ -82,6 +82,10 @@ def build_auth_router(impl: AuthApi, guard: Guard) -> APIRouter:
                 "description": "Over the operation's rate limit; retry after the given delay.",
                 "model": models.Problem,
             },
+            431: {
+                "description": "The request line and headers together are larger than the service accepts (`MAX_HEADER_BYTES`). The server answers as soon as the limit is passed, before the rest is read, and closes the connection; a client still sending may see the connection closed instead of this answer.",
+                "model": models.Problem,
+            },
             500: {
                 "description": "An unexpected error. The body never contains internals; quote the request ID when reporting it.",
                 "model": models.Problem,
@@ -125,6 +129,10 @@ def build_auth_router(impl: AuthApi, guard: Guard) -> APIRouter:
             },
             429: {
                 "description": "Over the operation's rate limit; retry after the given delay.",
+                "model": models.Problem,
+            },
+            431: {
+                "description": "The request line and headers together are larger than the service accepts (`MAX_HEADER_BYTES`). The server answers as soon as the limit is passed, before the rest is read, and closes the connection; a client still sending may see the connection closed instead of this answer.",
                 "model": models.Problem,
             },
             500: {
@@ -178,6 +186,10 @@ def build_auth_router(impl: AuthApi, guard: Guard) -> APIRouter:
                 "description": "Over the operation's rate limit; retry after the given delay.",
                 "model": models.Problem,
             },
+            431: {
+                "description": "The request line and headers together are larger than the service accepts (`MAX_HEADER_BYTES`). The server answers as soon as the limit is passed, before the rest is read, and closes the connection; a client still sending may see the connection closed instead of this answer.",
+                "model": models.Problem,
+            },
             500: {
                 "description": "An unexpected error. The body never contains internals; quote the request ID when reporting it.",
                 "model": models.Problem,
@@ -224,6 +236,10 @@ def build_auth_router(impl: AuthApi, guard: Guard) -> APIRouter:
             },
             429: {
                 "description": "Over the operation's rate limit; retry after the given delay.",
+                "model": models.Problem,
+            },
+            431: {
+                "description": "The request line and headers together are larger than the service accepts (`MAX_HEADER_BYTES`). The server answers as soon as the limit is passed, before the rest is read, and closes the connection; a client still sending may see the connection closed instead of this answer.",
                 "model": models.Problem,
             },
             500: {
@@ -288,6 +304,10 @@ def build_auth_router(impl: AuthApi, guard: Guard) -> APIRouter:
             },
             429: {
                 "description": "Over the operation's rate limit; retry after the given delay.",
+                "model": models.Problem,
+            },
+            431: {
+                "description": "The request line and headers together are larger than the service accepts (`MAX_HEADER_BYTES`). The server answers as soon as the limit is passed, before the rest is read, and closes the connection; a client still sending may see the connection closed instead of this answer.",
                 "model": models.Problem,
             },
             500: {
@@ -355,6 +375,10 @@ def build_auth_router(impl: AuthApi, guard: Guard) -> APIRouter:
                 "description": "Over the operation's rate limit; retry after the given delay.",
                 "model": models.Problem,
             },
+            431: {
+                "description": "The request line and headers together are larger than the service accepts (`MAX_HEADER_BYTES`). The server answers as soon as the limit is passed, before the rest is read, and closes the connection; a client still sending may see the connection closed instead of this answer.",
+                "model": models.Problem,
+            },
             500: {
                 "description": "An unexpected error. The body never contains internals; quote the request ID when reporting it.",
                 "model": models.Problem,
@@ -403,6 +427,10 @@ def build_auth_router(impl: AuthApi, guard: Guard) -> APIRouter:
             },
             429: {
                 "description": "Over the operation's rate limit; retry after the given delay.",
+                "model": models.Problem,
+            },
+            431: {
+                "description": "The request line and headers together are larger than the service accepts (`MAX_HEADER_BYTES`). The server answers as soon as the limit is passed, before the rest is read, and closes the connection; a client still sending may see the connection closed instead of this answer.",
                 "model": models.Problem,
             },
             500: {
@@ -455,6 +483,10 @@ def build_auth_router(impl: AuthApi, guard: Guard) -> APIRouter:
                 "description": "Over the operation's rate limit; retry after the given delay.",
                 "model": models.Problem,
             },
+            431: {
+                "description": "The request line and headers together are larger than the service accepts (`MAX_HEADER_BYTES`). The server answers as soon as the limit is passed, before the rest is read, and closes the connection; a client still sending may see the connection closed instead of this answer.",
+                "model": models.Problem,
+            },
             500: {
                 "description": "An unexpected error. The body never contains internals; quote the request ID when reporting it.",
                 "model": models.Problem,
@@ -503,6 +535,10 @@ def build_auth_router(impl: AuthApi, guard: Guard) -> APIRouter:
             },
             429: {
                 "description": "Over the operation's rate limit; retry after the given delay.",
+                "model": models.Problem,
+            },
+            431: {
+                "description": "The request line and headers together are larger than the service accepts (`MAX_HEADER_BYTES`). The server answers as soon as the limit is passed, before the rest is read, and closes the connection; a client still sending may see the connection closed instead of this answer.",
                 "model": models.Problem,
             },
             500: {

@@ -73,6 +73,10 @@ def build_demo_router(impl: DemoApi, guard: Guard) -> APIRouter:
                 "description": "Over the operation's rate limit; retry after the given delay.",
                 "model": models.Problem,
             },
+            431: {
+                "description": "The request line and headers together are larger than the service accepts (`MAX_HEADER_BYTES`). The server answers as soon as the limit is passed, before the rest is read, and closes the connection; a client still sending may see the connection closed instead of this answer.",
+                "model": models.Problem,
+            },
             500: {
                 "description": "An unexpected error. The body never contains internals; quote the request ID when reporting it.",
                 "model": models.Problem,
@@ -126,6 +130,10 @@ def build_demo_router(impl: DemoApi, guard: Guard) -> APIRouter:
             },
             429: {
                 "description": "Over the operation's rate limit; retry after the given delay.",
+                "model": models.Problem,
+            },
+            431: {
+                "description": "The request line and headers together are larger than the service accepts (`MAX_HEADER_BYTES`). The server answers as soon as the limit is passed, before the rest is read, and closes the connection; a client still sending may see the connection closed instead of this answer.",
                 "model": models.Problem,
             },
             500: {
@@ -188,6 +196,10 @@ def build_demo_router(impl: DemoApi, guard: Guard) -> APIRouter:
                 "description": "Over the operation's rate limit; retry after the given delay.",
                 "model": models.Problem,
             },
+            431: {
+                "description": "The request line and headers together are larger than the service accepts (`MAX_HEADER_BYTES`). The server answers as soon as the limit is passed, before the rest is read, and closes the connection; a client still sending may see the connection closed instead of this answer.",
+                "model": models.Problem,
+            },
             500: {
                 "description": "An unexpected error. The body never contains internals; quote the request ID when reporting it.",
                 "model": models.Problem,
@@ -244,6 +256,10 @@ def build_demo_router(impl: DemoApi, guard: Guard) -> APIRouter:
             },
             429: {
                 "description": "Over the operation's rate limit; retry after the given delay.",
+                "model": models.Problem,
+            },
+            431: {
+                "description": "The request line and headers together are larger than the service accepts (`MAX_HEADER_BYTES`). The server answers as soon as the limit is passed, before the rest is read, and closes the connection; a client still sending may see the connection closed instead of this answer.",
                 "model": models.Problem,
             },
             500: {

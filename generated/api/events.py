@@ -56,6 +56,10 @@ def build_events_router(impl: EventsApi, guard: Guard) -> APIRouter:
                 "description": "Over the operation's rate limit; retry after the given delay.",
                 "model": models.Problem,
             },
+            431: {
+                "description": "The request line and headers together are larger than the service accepts (`MAX_HEADER_BYTES`). The server answers as soon as the limit is passed, before the rest is read, and closes the connection; a client still sending may see the connection closed instead of this answer.",
+                "model": models.Problem,
+            },
             500: {
                 "description": "An unexpected error. The body never contains internals; quote the request ID when reporting it.",
                 "model": models.Problem,

@@ -88,6 +88,10 @@ def build_files_router(impl: FilesApi, guard: Guard) -> APIRouter:
                 "description": "Over the operation's rate limit; retry after the given delay.",
                 "model": models.Problem,
             },
+            431: {
+                "description": "The request line and headers together are larger than the service accepts (`MAX_HEADER_BYTES`). The server answers as soon as the limit is passed, before the rest is read, and closes the connection; a client still sending may see the connection closed instead of this answer.",
+                "model": models.Problem,
+            },
             500: {
                 "description": "An unexpected error. The body never contains internals; quote the request ID when reporting it.",
                 "model": models.Problem,
@@ -161,6 +165,10 @@ def build_files_router(impl: FilesApi, guard: Guard) -> APIRouter:
                 "description": "Over the operation's rate limit; retry after the given delay.",
                 "model": models.Problem,
             },
+            431: {
+                "description": "The request line and headers together are larger than the service accepts (`MAX_HEADER_BYTES`). The server answers as soon as the limit is passed, before the rest is read, and closes the connection; a client still sending may see the connection closed instead of this answer.",
+                "model": models.Problem,
+            },
             500: {
                 "description": "An unexpected error. The body never contains internals; quote the request ID when reporting it.",
                 "model": models.Problem,
@@ -214,6 +222,10 @@ def build_files_router(impl: FilesApi, guard: Guard) -> APIRouter:
             },
             429: {
                 "description": "Over the operation's rate limit; retry after the given delay.",
+                "model": models.Problem,
+            },
+            431: {
+                "description": "The request line and headers together are larger than the service accepts (`MAX_HEADER_BYTES`). The server answers as soon as the limit is passed, before the rest is read, and closes the connection; a client still sending may see the connection closed instead of this answer.",
                 "model": models.Problem,
             },
             500: {
@@ -271,6 +283,10 @@ def build_files_router(impl: FilesApi, guard: Guard) -> APIRouter:
             },
             429: {
                 "description": "Over the operation's rate limit; retry after the given delay.",
+                "model": models.Problem,
+            },
+            431: {
+                "description": "The request line and headers together are larger than the service accepts (`MAX_HEADER_BYTES`). The server answers as soon as the limit is passed, before the rest is read, and closes the connection; a client still sending may see the connection closed instead of this answer.",
                 "model": models.Problem,
             },
             500: {
@@ -334,6 +350,10 @@ def build_files_router(impl: FilesApi, guard: Guard) -> APIRouter:
                 "description": "Over the operation's rate limit; retry after the given delay.",
                 "model": models.Problem,
             },
+            431: {
+                "description": "The request line and headers together are larger than the service accepts (`MAX_HEADER_BYTES`). The server answers as soon as the limit is passed, before the rest is read, and closes the connection; a client still sending may see the connection closed instead of this answer.",
+                "model": models.Problem,
+            },
             500: {
                 "description": "An unexpected error. The body never contains internals; quote the request ID when reporting it.",
                 "model": models.Problem,
@@ -395,6 +415,10 @@ def build_files_router(impl: FilesApi, guard: Guard) -> APIRouter:
             },
             429: {
                 "description": "Over the operation's rate limit; retry after the given delay.",
+                "model": models.Problem,
+            },
+            431: {
+                "description": "The request line and headers together are larger than the service accepts (`MAX_HEADER_BYTES`). The server answers as soon as the limit is passed, before the rest is read, and closes the connection; a client still sending may see the connection closed instead of this answer.",
                 "model": models.Problem,
             },
             500: {

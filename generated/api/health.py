@@ -63,6 +63,10 @@ def build_health_router(impl: HealthApi, guard: Guard) -> APIRouter:
         status_code=200,
         responses={
             413: {"description": "The request body is larger than the service accepts.", "model": models.Problem},
+            431: {
+                "description": "The request line and headers together are larger than the service accepts (`MAX_HEADER_BYTES`). The server answers as soon as the limit is passed, before the rest is read, and closes the connection; a client still sending may see the connection closed instead of this answer.",
+                "model": models.Problem,
+            },
             500: {
                 "description": "An unexpected error. The body never contains internals; quote the request ID when reporting it.",
                 "model": models.Problem,
@@ -89,6 +93,10 @@ def build_health_router(impl: HealthApi, guard: Guard) -> APIRouter:
         status_code=200,
         responses={
             413: {"description": "The request body is larger than the service accepts.", "model": models.Problem},
+            431: {
+                "description": "The request line and headers together are larger than the service accepts (`MAX_HEADER_BYTES`). The server answers as soon as the limit is passed, before the rest is read, and closes the connection; a client still sending may see the connection closed instead of this answer.",
+                "model": models.Problem,
+            },
             500: {
                 "description": "An unexpected error. The body never contains internals; quote the request ID when reporting it.",
                 "model": models.Problem,
@@ -126,6 +134,10 @@ def build_health_router(impl: HealthApi, guard: Guard) -> APIRouter:
                 "description": "Over the operation's rate limit; retry after the given delay.",
                 "model": models.Problem,
             },
+            431: {
+                "description": "The request line and headers together are larger than the service accepts (`MAX_HEADER_BYTES`). The server answers as soon as the limit is passed, before the rest is read, and closes the connection; a client still sending may see the connection closed instead of this answer.",
+                "model": models.Problem,
+            },
             500: {
                 "description": "An unexpected error. The body never contains internals; quote the request ID when reporting it.",
                 "model": models.Problem,
@@ -159,6 +171,10 @@ def build_health_router(impl: HealthApi, guard: Guard) -> APIRouter:
         status_code=200,
         responses={
             413: {"description": "The request body is larger than the service accepts.", "model": models.Problem},
+            431: {
+                "description": "The request line and headers together are larger than the service accepts (`MAX_HEADER_BYTES`). The server answers as soon as the limit is passed, before the rest is read, and closes the connection; a client still sending may see the connection closed instead of this answer.",
+                "model": models.Problem,
+            },
             500: {
                 "description": "An unexpected error. The body never contains internals; quote the request ID when reporting it.",
                 "model": models.Problem,
@@ -185,6 +201,10 @@ def build_health_router(impl: HealthApi, guard: Guard) -> APIRouter:
         status_code=200,
         responses={
             413: {"description": "The request body is larger than the service accepts.", "model": models.Problem},
+            431: {
+                "description": "The request line and headers together are larger than the service accepts (`MAX_HEADER_BYTES`). The server answers as soon as the limit is passed, before the rest is read, and closes the connection; a client still sending may see the connection closed instead of this answer.",
+                "model": models.Problem,
+            },
             500: {
                 "description": "An unexpected error. The body never contains internals; quote the request ID when reporting it.",
                 "model": models.Problem,
@@ -210,6 +230,10 @@ def build_health_router(impl: HealthApi, guard: Guard) -> APIRouter:
         status_code=200,
         responses={
             413: {"description": "The request body is larger than the service accepts.", "model": models.Problem},
+            431: {
+                "description": "The request line and headers together are larger than the service accepts (`MAX_HEADER_BYTES`). The server answers as soon as the limit is passed, before the rest is read, and closes the connection; a client still sending may see the connection closed instead of this answer.",
+                "model": models.Problem,
+            },
             500: {
                 "description": "An unexpected error. The body never contains internals; quote the request ID when reporting it.",
                 "model": models.Problem,
@@ -240,6 +264,10 @@ def build_health_router(impl: HealthApi, guard: Guard) -> APIRouter:
         status_code=200,
         responses={
             413: {"description": "The request body is larger than the service accepts.", "model": models.Problem},
+            431: {
+                "description": "The request line and headers together are larger than the service accepts (`MAX_HEADER_BYTES`). The server answers as soon as the limit is passed, before the rest is read, and closes the connection; a client still sending may see the connection closed instead of this answer.",
+                "model": models.Problem,
+            },
             500: {
                 "description": "An unexpected error. The body never contains internals; quote the request ID when reporting it.",
                 "model": models.Problem,

@@ -36,6 +36,10 @@ def build_observability_router(impl: ObservabilityApi) -> APIRouter:
                 "model": models.Problem,
             },
             413: {"description": "The request body is larger than the service accepts.", "model": models.Problem},
+            431: {
+                "description": "The request line and headers together are larger than the service accepts (`MAX_HEADER_BYTES`). The server answers as soon as the limit is passed, before the rest is read, and closes the connection; a client still sending may see the connection closed instead of this answer.",
+                "model": models.Problem,
+            },
             500: {
                 "description": "An unexpected error. The body never contains internals; quote the request ID when reporting it.",
                 "model": models.Problem,

@@ -124,6 +124,10 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
                 "description": "Over the operation's rate limit; retry after the given delay.",
                 "model": models.Problem,
             },
+            431: {
+                "description": "The request line and headers together are larger than the service accepts (`MAX_HEADER_BYTES`). The server answers as soon as the limit is passed, before the rest is read, and closes the connection; a client still sending may see the connection closed instead of this answer.",
+                "model": models.Problem,
+            },
             500: {
                 "description": "An unexpected error. The body never contains internals; quote the request ID when reporting it.",
                 "model": models.Problem,
@@ -232,6 +236,10 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
                 "description": "Over the operation's rate limit; retry after the given delay.",
                 "model": models.Problem,
             },
+            431: {
+                "description": "The request line and headers together are larger than the service accepts (`MAX_HEADER_BYTES`). The server answers as soon as the limit is passed, before the rest is read, and closes the connection; a client still sending may see the connection closed instead of this answer.",
+                "model": models.Problem,
+            },
             500: {
                 "description": "An unexpected error. The body never contains internals; quote the request ID when reporting it.",
                 "model": models.Problem,
@@ -290,6 +298,10 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
                 "description": "Over the operation's rate limit; retry after the given delay.",
                 "model": models.Problem,
             },
+            431: {
+                "description": "The request line and headers together are larger than the service accepts (`MAX_HEADER_BYTES`). The server answers as soon as the limit is passed, before the rest is read, and closes the connection; a client still sending may see the connection closed instead of this answer.",
+                "model": models.Problem,
+            },
             500: {
                 "description": "An unexpected error. The body never contains internals; quote the request ID when reporting it.",
                 "model": models.Problem,
@@ -340,6 +352,10 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
             },
             429: {
                 "description": "Over the operation's rate limit; retry after the given delay.",
+                "model": models.Problem,
+            },
+            431: {
+                "description": "The request line and headers together are larger than the service accepts (`MAX_HEADER_BYTES`). The server answers as soon as the limit is passed, before the rest is read, and closes the connection; a client still sending may see the connection closed instead of this answer.",
                 "model": models.Problem,
             },
             500: {
@@ -410,6 +426,10 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
                 "description": "Over the operation's rate limit; retry after the given delay.",
                 "model": models.Problem,
             },
+            431: {
+                "description": "The request line and headers together are larger than the service accepts (`MAX_HEADER_BYTES`). The server answers as soon as the limit is passed, before the rest is read, and closes the connection; a client still sending may see the connection closed instead of this answer.",
+                "model": models.Problem,
+            },
             500: {
                 "description": "An unexpected error. The body never contains internals; quote the request ID when reporting it.",
                 "model": models.Problem,
@@ -475,6 +495,10 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
             },
             429: {
                 "description": "Over the operation's rate limit; retry after the given delay.",
+                "model": models.Problem,
+            },
+            431: {
+                "description": "The request line and headers together are larger than the service accepts (`MAX_HEADER_BYTES`). The server answers as soon as the limit is passed, before the rest is read, and closes the connection; a client still sending may see the connection closed instead of this answer.",
                 "model": models.Problem,
             },
             500: {
@@ -553,6 +577,10 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
                 "description": "Over the operation's rate limit; retry after the given delay.",
                 "model": models.Problem,
             },
+            431: {
+                "description": "The request line and headers together are larger than the service accepts (`MAX_HEADER_BYTES`). The server answers as soon as the limit is passed, before the rest is read, and closes the connection; a client still sending may see the connection closed instead of this answer.",
+                "model": models.Problem,
+            },
             500: {
                 "description": "An unexpected error. The body never contains internals; quote the request ID when reporting it.",
                 "model": models.Problem,
@@ -627,6 +655,10 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
                 "description": "Over the operation's rate limit; retry after the given delay.",
                 "model": models.Problem,
             },
+            431: {
+                "description": "The request line and headers together are larger than the service accepts (`MAX_HEADER_BYTES`). The server answers as soon as the limit is passed, before the rest is read, and closes the connection; a client still sending may see the connection closed instead of this answer.",
+                "model": models.Problem,
+            },
             500: {
                 "description": "An unexpected error. The body never contains internals; quote the request ID when reporting it.",
                 "model": models.Problem,
@@ -696,6 +728,10 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
                 "description": "Over the operation's rate limit; retry after the given delay.",
                 "model": models.Problem,
             },
+            431: {
+                "description": "The request line and headers together are larger than the service accepts (`MAX_HEADER_BYTES`). The server answers as soon as the limit is passed, before the rest is read, and closes the connection; a client still sending may see the connection closed instead of this answer.",
+                "model": models.Problem,
+            },
             500: {
                 "description": "An unexpected error. The body never contains internals; quote the request ID when reporting it.",
                 "model": models.Problem,
@@ -750,6 +786,10 @@ def build_users_router(impl: UsersApi, guard: Guard) -> APIRouter:
             },
             429: {
                 "description": "Over the operation's rate limit; retry after the given delay.",
+                "model": models.Problem,
+            },
+            431: {
+                "description": "The request line and headers together are larger than the service accepts (`MAX_HEADER_BYTES`). The server answers as soon as the limit is passed, before the rest is read, and closes the connection; a client still sending may see the connection closed instead of this answer.",
                 "model": models.Problem,
             },
             500: {
