@@ -246,7 +246,7 @@ export interface paths {
         };
         /**
          * Readiness probe
-         * @description Checks every dependency the service needs (each with its own timeout) and answers 200 when all are up, 503 with the failing checks otherwise. Load balancers route traffic only to ready instances.
+         * @description Checks what this instance needs of its own (the data directory, the database, not shutting down; each with its own timeout) and answers 200 when all are up, 503 with the failing checks otherwise. Load balancers route traffic only to ready instances. Redis is left out: every replica shares it, so its outage would take them all out at once and hide what still works without it; `GET /health/detailed` reports it.
          */
         get: operations["getReadiness"];
         put?: never;
