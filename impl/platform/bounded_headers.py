@@ -23,6 +23,9 @@ from uvicorn.server import ServerState
 
 from impl.platform.settings import get_settings
 
+# After SIGTERM, how long a connection accepted just before it has to send its request head.
+DRAIN_HEAD_SECONDS = 1.0
+
 
 class BoundedHeadersProtocol(HttpToolsProtocol):
     """Pass as uvicorn's ``http``. Its limits come from the settings (MAX_HEADER_BYTES, HEADER_TIMEOUT_SECONDS): each
@@ -42,6 +45,7 @@ class BoundedHeadersProtocol(HttpToolsProtocol):
         self._head_bytes = 0  # of the request head being received; reset when one begins
         self._awaiting_head = True  # a new connection owes its first request head
         self._head_deadline: asyncio.TimerHandle | None = None
+        self._draining = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -83,6 +87,20 @@ class BoundedHeadersProtocol(HttpToolsProtocol):
             self._refuse_head()
             return
         super().on_headers_complete()
+        if self._draining and self.cycle is not None:
+            self.cycle.keep_alive = False
+
+    def shutdown(self) -> None:
+        if not self._awaiting_head:
+            super().shutdown()  # idle between requests, or answering one (uvicorn lets it finish)
+            return
+        # Accepted, and its request head not (all) read yet: it is on its way, and closing now would drop the
+        # connection without an answer. It gets a short while to arrive, is answered, and the connection closes.
+        self._draining = True
+        self._disarm_head_deadline()
+        self._head_deadline = self.loop.call_later(
+            min(self.header_timeout_seconds, DRAIN_HEAD_SECONDS), self._head_too_slow
+        )
 
     def on_body(self, body: bytes) -> None:
         if self.cycle is not None:
