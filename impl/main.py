@@ -8,14 +8,17 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
 
 from impl.app import create_app
+from impl.platform.bounded_headers import BoundedHeadersProtocol
 from impl.platform.log_config import configure_logging
 from impl.platform.metrics import MULTIPROCESS_ENV, multiprocess_dir_from_env
 from impl.platform.settings import Settings, get_settings
+from impl.platform.supervisor import ReleasingMultiprocess
 
 
 def app_factory() -> FastAPI:
@@ -57,24 +60,31 @@ def shared_metrics_dir(*, workers: int) -> Path | None:
 
 
 def serve(settings: Settings) -> None:
-    uvicorn.run(
-        "impl.main:app_factory",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        loop="uvloop",
-        http="httptools",
-        log_level=settings.log_level,
-        log_config=None,  # uvicorn's records go through our handler (JSON lines), not its own formatters
-        access_log=False,  # impl.platform.middleware.access_log writes one line per request instead
-        server_header=False,  # no product banner for scanners
-        proxy_headers=False,  # client addresses come from the socket until trusted proxies are configured
+    options: dict[str, Any] = {
+        "factory": True,
+        "host": settings.host,
+        "port": settings.port,
+        "workers": settings.workers,
+        "loop": "uvloop",
+        # httptools, counting header bytes and time as they arrive: uvicorn has no such limits for it
+        "http": BoundedHeadersProtocol,
+        "log_level": settings.log_level,
+        "log_config": None,  # uvicorn's records go through our handler (JSON lines), not its own formatters
+        "access_log": False,  # impl.platform.middleware.access_log writes one line per request instead
+        "server_header": False,  # no product banner for scanners
+        "proxy_headers": False,  # client addresses come from the socket until trusted proxies are configured
         # Protocol-level pings on chat sockets: a peer that stops answering is closed after one more interval.
-        ws_ping_interval=settings.ws_heartbeat_seconds,
-        ws_ping_timeout=settings.ws_heartbeat_seconds,
-        ws_max_size=settings.ws_max_message_bytes * 4,  # a hard ceiling; the chat refuses > WS_MAX_MESSAGE_BYTES (1009)
+        "ws_ping_interval": settings.ws_heartbeat_seconds,
+        "ws_ping_timeout": settings.ws_heartbeat_seconds,
+        "ws_max_size": settings.ws_max_message_bytes
+        * 4,  # a hard ceiling; the chat refuses > WS_MAX_MESSAGE_BYTES (1009)
         # After SIGTERM: streams and chat sockets end at once (impl/platform/shutdown.py), in-flight requests get this
         # long to finish before uvicorn cancels them.
-        timeout_graceful_shutdown=math.ceil(settings.shutdown_grace_seconds),
-    )
+        "timeout_graceful_shutdown": math.ceil(settings.shutdown_grace_seconds),
+    }
+    if settings.workers > 1:
+        # What uvicorn.run does for several workers, with a supervisor that closes its copy of the socket on SIGTERM.
+        config = uvicorn.Config("impl.main:app_factory", **options)
+        ReleasingMultiprocess(config, sockets=[config.bind_socket()]).run()
+    else:
+        uvicorn.run("impl.main:app_factory", **options)

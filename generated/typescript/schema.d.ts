@@ -246,7 +246,7 @@ export interface paths {
         };
         /**
          * Readiness probe
-         * @description Checks every dependency the service needs (each with its own timeout) and answers 200 when all are up, 503 with the failing checks otherwise. Load balancers route traffic only to ready instances.
+         * @description Checks what this instance needs of its own (the data directory, the database, not shutting down; each with its own timeout) and answers 200 when all are up, 503 with the failing checks otherwise. Load balancers route traffic only to ready instances. Redis is left out: every replica shares it, so its outage would take them all out at once and hide what still works without it; `GET /health/detailed` reports it.
          */
         get: operations["getReadiness"];
         put?: never;
@@ -1215,6 +1215,16 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description The request line and headers together are larger than the service accepts (`MAX_HEADER_BYTES`). The server answers as soon as the limit is passed, before the rest is read, and closes the connection; a client still sending may see the connection closed instead of this answer. */
+        RequestHeaderFieldsTooLarge: {
+            headers: {
+                "X-Request-ID": components["headers"]["XRequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description The request took longer than the service's per-request budget (`REQUEST_TIMEOUT_SECONDS`), or one of its database statements longer than `DB_STATEMENT_TIMEOUT_SECONDS`, and was abandoned before an answer began; nothing it was writing was committed. Retry later, perhaps with a smaller request. */
         GatewayTimeout: {
             headers: {
@@ -1514,6 +1524,7 @@ export interface operations {
             413: components["responses"]["ContentTooLarge"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
             500: components["responses"]["InternalServerError"];
             504: components["responses"]["GatewayTimeout"];
         };
@@ -1548,6 +1559,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
             500: components["responses"]["InternalServerError"];
             503: components["responses"]["DependencyUnavailable"];
             504: components["responses"]["GatewayTimeout"];
@@ -1573,6 +1585,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
             500: components["responses"]["InternalServerError"];
             503: components["responses"]["DependencyUnavailable"];
             504: components["responses"]["GatewayTimeout"];
@@ -1597,6 +1610,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
             500: components["responses"]["InternalServerError"];
             503: components["responses"]["DependencyUnavailable"];
             504: components["responses"]["GatewayTimeout"];
@@ -1623,6 +1637,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
             500: components["responses"]["InternalServerError"];
             503: components["responses"]["DependencyUnavailable"];
             504: components["responses"]["GatewayTimeout"];
@@ -1651,6 +1666,7 @@ export interface operations {
             413: components["responses"]["ContentTooLarge"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
             500: components["responses"]["InternalServerError"];
             503: components["responses"]["DependencyUnavailable"];
             504: components["responses"]["GatewayTimeout"];
@@ -1681,6 +1697,7 @@ export interface operations {
             413: components["responses"]["ContentTooLarge"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
             500: components["responses"]["InternalServerError"];
             503: components["responses"]["DependencyUnavailable"];
             504: components["responses"]["GatewayTimeout"];
@@ -1720,6 +1737,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
             500: components["responses"]["InternalServerError"];
             503: components["responses"]["DependencyUnavailable"];
             504: components["responses"]["GatewayTimeout"];
@@ -1755,6 +1773,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
             500: components["responses"]["InternalServerError"];
             503: components["responses"]["DependencyUnavailable"];
             504: components["responses"]["GatewayTimeout"];
@@ -1780,6 +1799,7 @@ export interface operations {
                 };
             };
             413: components["responses"]["ContentTooLarge"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
             500: components["responses"]["InternalServerError"];
             504: components["responses"]["GatewayTimeout"];
         };
@@ -1802,6 +1822,7 @@ export interface operations {
                 content?: never;
             };
             413: components["responses"]["ContentTooLarge"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
             500: components["responses"]["InternalServerError"];
             504: components["responses"]["GatewayTimeout"];
         };
@@ -1831,6 +1852,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             413: components["responses"]["ContentTooLarge"];
             429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
             500: components["responses"]["InternalServerError"];
             503: components["responses"]["DependencyUnavailable"];
             504: components["responses"]["GatewayTimeout"];
@@ -1856,6 +1878,7 @@ export interface operations {
                 };
             };
             413: components["responses"]["ContentTooLarge"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
             500: components["responses"]["InternalServerError"];
             504: components["responses"]["GatewayTimeout"];
         };
@@ -1878,6 +1901,7 @@ export interface operations {
                 content?: never;
             };
             413: components["responses"]["ContentTooLarge"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
             500: components["responses"]["InternalServerError"];
             504: components["responses"]["GatewayTimeout"];
         };
@@ -1902,6 +1926,7 @@ export interface operations {
                 };
             };
             413: components["responses"]["ContentTooLarge"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
             500: components["responses"]["InternalServerError"];
             503: components["responses"]["NotReady"];
             504: components["responses"]["GatewayTimeout"];
@@ -1925,6 +1950,7 @@ export interface operations {
                 content?: never;
             };
             413: components["responses"]["ContentTooLarge"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
             500: components["responses"]["InternalServerError"];
             /** @description At least one dependency is unreachable. */
             503: {
@@ -1969,6 +1995,7 @@ export interface operations {
                 };
             };
             413: components["responses"]["ContentTooLarge"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
             500: components["responses"]["InternalServerError"];
             504: components["responses"]["GatewayTimeout"];
         };
@@ -2026,6 +2053,7 @@ export interface operations {
             413: components["responses"]["ContentTooLarge"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
             500: components["responses"]["InternalServerError"];
             503: components["responses"]["DependencyUnavailable"];
             504: components["responses"]["GatewayTimeout"];
@@ -2073,6 +2101,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
             500: components["responses"]["InternalServerError"];
             503: components["responses"]["DependencyUnavailable"];
             504: components["responses"]["GatewayTimeout"];
@@ -2124,6 +2153,7 @@ export interface operations {
             413: components["responses"]["ContentTooLarge"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
             500: components["responses"]["InternalServerError"];
             503: components["responses"]["DependencyUnavailable"];
             504: components["responses"]["GatewayTimeout"];
@@ -2165,6 +2195,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
             500: components["responses"]["InternalServerError"];
             503: components["responses"]["DependencyUnavailable"];
             504: components["responses"]["GatewayTimeout"];
@@ -2209,6 +2240,7 @@ export interface operations {
             413: components["responses"]["ContentTooLarge"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
             500: components["responses"]["InternalServerError"];
             503: components["responses"]["DependencyUnavailable"];
             504: components["responses"]["GatewayTimeout"];
@@ -2245,6 +2277,7 @@ export interface operations {
             413: components["responses"]["ContentTooLarge"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
             500: components["responses"]["InternalServerError"];
             503: components["responses"]["DependencyUnavailable"];
             504: components["responses"]["GatewayTimeout"];
@@ -2294,6 +2327,7 @@ export interface operations {
             413: components["responses"]["ContentTooLarge"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
             500: components["responses"]["InternalServerError"];
             503: components["responses"]["DependencyUnavailable"];
             504: components["responses"]["GatewayTimeout"];
@@ -2336,6 +2370,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
             500: components["responses"]["InternalServerError"];
             503: components["responses"]["DependencyUnavailable"];
             504: components["responses"]["GatewayTimeout"];
@@ -2372,6 +2407,7 @@ export interface operations {
             413: components["responses"]["ContentTooLarge"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
             500: components["responses"]["InternalServerError"];
             503: components["responses"]["DependencyUnavailable"];
             504: components["responses"]["GatewayTimeout"];
@@ -2413,6 +2449,7 @@ export interface operations {
             413: components["responses"]["ContentTooLarge"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
             500: components["responses"]["InternalServerError"];
             503: components["responses"]["DependencyUnavailable"];
             504: components["responses"]["GatewayTimeout"];
@@ -2449,6 +2486,7 @@ export interface operations {
             413: components["responses"]["ContentTooLarge"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
             500: components["responses"]["InternalServerError"];
             503: components["responses"]["DependencyUnavailable"];
             504: components["responses"]["GatewayTimeout"];
@@ -2487,6 +2525,7 @@ export interface operations {
             415: components["responses"]["UnsupportedFileType"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
             500: components["responses"]["InternalServerError"];
             503: components["responses"]["DependencyUnavailable"];
             504: components["responses"]["GatewayTimeout"];
@@ -2525,6 +2564,7 @@ export interface operations {
             413: components["responses"]["ContentTooLarge"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
             500: components["responses"]["InternalServerError"];
             503: components["responses"]["DependencyUnavailable"];
             504: components["responses"]["GatewayTimeout"];
@@ -2560,6 +2600,7 @@ export interface operations {
             413: components["responses"]["ContentTooLarge"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
             500: components["responses"]["InternalServerError"];
             503: components["responses"]["DependencyUnavailable"];
             504: components["responses"]["GatewayTimeout"];
@@ -2641,6 +2682,7 @@ export interface operations {
             416: components["responses"]["RangeNotSatisfiable"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
             500: components["responses"]["InternalServerError"];
             503: components["responses"]["DependencyUnavailable"];
             504: components["responses"]["GatewayTimeout"];
@@ -2687,6 +2729,7 @@ export interface operations {
             413: components["responses"]["ContentTooLarge"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
             500: components["responses"]["InternalServerError"];
             503: components["responses"]["DependencyUnavailable"];
             504: components["responses"]["GatewayTimeout"];
@@ -2723,6 +2766,7 @@ export interface operations {
             413: components["responses"]["ContentTooLarge"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
             500: components["responses"]["InternalServerError"];
             503: components["responses"]["DependencyUnavailable"];
             504: components["responses"]["GatewayTimeout"];
@@ -2756,6 +2800,7 @@ export interface operations {
             413: components["responses"]["ContentTooLarge"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
             500: components["responses"]["InternalServerError"];
             503: components["responses"]["DependencyUnavailable"];
             504: components["responses"]["GatewayTimeout"];
@@ -2789,6 +2834,7 @@ export interface operations {
             413: components["responses"]["ContentTooLarge"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
             500: components["responses"]["InternalServerError"];
             503: components["responses"]["DependencyUnavailable"];
             504: components["responses"]["GatewayTimeout"];
@@ -2825,6 +2871,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
             500: components["responses"]["InternalServerError"];
             503: components["responses"]["PoolSaturated"];
             504: components["responses"]["GatewayTimeout"];
@@ -2861,6 +2908,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
             500: components["responses"]["InternalServerError"];
             503: components["responses"]["PoolSaturated"];
             504: components["responses"]["GatewayTimeout"];

@@ -13,7 +13,8 @@ from impl.platform.readiness import CheckOutcome, ReadinessProbe
 
 
 class HealthService:
-    """Answers the probes. ``/health`` and ``/livez`` are constant (built once); ``/readyz`` runs every check."""
+    """Answers the probes. ``/health`` and ``/livez`` are constant (built once); ``/readyz`` runs the checks of this
+    instance's own readiness, ``/health/detailed`` every check, shared dependencies included."""
 
     def __init__(
         self, *, version: str, readiness: ReadinessProbe, draining: Callable[[], bool] = lambda: False
@@ -60,7 +61,7 @@ class HealthService:
         return Reply(None, headers={"Content-Length": content_length(_readiness(await self._ready_outcomes()))})
 
     async def _ready_outcomes(self) -> list[CheckOutcome]:
-        outcomes = await self._readiness.run()
+        outcomes = await self._readiness.run(include_shared=False)
         if not all(outcome.up for outcome in outcomes):
             raise NotReadyError(outcomes)
         return outcomes

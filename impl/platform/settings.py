@@ -102,6 +102,14 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=1_048_576, ge=1, description="Largest request body accepted, in bytes; larger ones get 413."
     )
+    max_header_bytes: int = Field(
+        default=32_768,
+        ge=1024,
+        description="Largest request head (request line and headers) accepted, in bytes; larger ones get 431.",
+    )
+    header_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=300, description="Time a client has to send a request's headers before it is cut off."
+    )
     readiness_timeout_seconds: float = Field(
         default=1.0, gt=0, le=30, description="Time each readiness check may take before it counts as down."
     )

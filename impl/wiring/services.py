@@ -146,9 +146,10 @@ def build_services(settings: Settings) -> Services:
             multiprocess_mode="livemax",
         )
     if redis_url is not None:
-        readiness.register("rate_limit_store", limiter.ping)
-        readiness.register("token_blacklist", blacklist.ping)
-        readiness.register("event_bus", events.ping)
+        # Shared by every replica: reported on /health/detailed, not failing /readyz (see ReadinessProbe).
+        readiness.register("rate_limit_store", limiter.ping, shared=True)
+        readiness.register("token_blacklist", blacklist.ping, shared=True)
+        readiness.register("event_bus", events.ping, shared=True)
     # Sign-in's side of the users: its writes drop the user's cached read through ``reads``.
     reads = UserReads(sessions=sessions, cache=cache, ttl=settings.cache_ttl_seconds)
     accounts = UserAccounts(sessions=sessions, invalidate=reads.forget, events=events)

@@ -1,5 +1,6 @@
-"""Redis dies under load and comes back: the service degrades to 503s (or fails open), never to 500s, says so on
-/readyz, recovers by itself once Redis is back, and loses no acknowledged write.
+"""Redis dies under load and comes back: the service degrades to 503s (or fails open), never to 500s, stays ready
+(Redis is shared by every replica; /health/detailed reports it), recovers by itself once Redis is back, and loses
+no acknowledged write.
 
 What needs Redis: the token blacklist (every authenticated request, fails closed), cache invalidation after a write
 (fails closed: the write is not acknowledged as a plain success), the event bus. /health needs nothing.
@@ -60,11 +61,13 @@ def test_the_outage_is_answered_with_503_where_redis_is_needed(run: tuple[FaultR
     assert all(o.status == 200 for o in during if o.operation == "health")
 
 
-def test_readiness_flips_to_503_during_the_outage(run: tuple[FaultRun, str]) -> None:
+def test_readiness_stays_200_during_the_outage_of_the_shared_redis(run: tuple[FaultRun, str]) -> None:
+    # Every replica shares Redis: NotReady would take them all out of the load balancer at once, and hide the
+    # operations that still work (/health, sign-in's failures answered properly); /health/detailed says degraded.
     fault, _ = run
     late = [o for o in fault.readiness_in_outage if o.started > fault.killed_at + 1.0]
     assert late, "no readiness probe in the outage"
-    assert all(o.is_proper_unavailable for o in late), describe(late, since=fault.killed_at)
+    assert all(o.status == 200 for o in late), describe(late, since=fault.killed_at)
 
 
 def test_the_service_recovers_without_a_restart_within_the_bound(run: tuple[FaultRun, str]) -> None:

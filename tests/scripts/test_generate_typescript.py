@@ -47,7 +47,7 @@ def scratch() -> Iterator[Path]:
 def test_problem_statuses_are_each_operations_declared_errors() -> None:
     table = problem_statuses(_spec())
 
-    assert table["/api/v1/users/{user_id}"]["delete"] == [401, 403, 404, 409, 412, 413, 422, 429, 500, 503, 504]
+    assert table["/api/v1/users/{user_id}"]["delete"] == [401, 403, 404, 409, 412, 413, 422, 429, 431, 500, 503, 504]
     assert 304 not in table["/api/v1/users/{user_id}"]["get"]  # not an error: problemOf answers undefined
     assert "parameters" not in table["/api/v1/users/{user_id}"]  # the path-level parameters are no method
 

@@ -70,92 +70,92 @@ export declare function createCharterClient({ accessToken, ...options }: Charter
 export declare function bearerAuth(accessToken: () => string | undefined | Promise<string | undefined>): Middleware;
 export declare const problemStatuses: {
     readonly "/.well-known/jwks.json": {
-        readonly get: readonly [413, 422, 429, 500, 504];
+        readonly get: readonly [413, 422, 429, 431, 500, 504];
     };
     readonly "/api/v1/auth/register": {
-        readonly post: readonly [400, 413, 415, 422, 429, 500, 503, 504];
+        readonly post: readonly [400, 413, 415, 422, 429, 431, 500, 503, 504];
     };
     readonly "/api/v1/auth/login": {
-        readonly post: readonly [400, 401, 413, 415, 422, 429, 500, 503, 504];
+        readonly post: readonly [400, 401, 413, 415, 422, 429, 431, 500, 503, 504];
     };
     readonly "/api/v1/auth/token": {
-        readonly post: readonly [401, 413, 415, 422, 429, 500, 503, 504];
+        readonly post: readonly [401, 413, 415, 422, 429, 431, 500, 503, 504];
     };
     readonly "/api/v1/auth/refresh": {
-        readonly post: readonly [400, 401, 413, 415, 422, 429, 500, 503, 504];
+        readonly post: readonly [400, 401, 413, 415, 422, 429, 431, 500, 503, 504];
     };
     readonly "/api/v1/auth/logout": {
-        readonly post: readonly [401, 413, 422, 429, 500, 503, 504];
+        readonly post: readonly [401, 413, 422, 429, 431, 500, 503, 504];
     };
     readonly "/api/v1/auth/me": {
-        readonly get: readonly [401, 413, 422, 429, 500, 503, 504];
-        readonly patch: readonly [400, 401, 403, 409, 413, 415, 422, 429, 500, 503, 504];
+        readonly get: readonly [401, 413, 422, 429, 431, 500, 503, 504];
+        readonly patch: readonly [400, 401, 403, 409, 413, 415, 422, 429, 431, 500, 503, 504];
     };
     readonly "/api/v1/auth/me/password": {
-        readonly post: readonly [400, 401, 403, 413, 415, 422, 429, 500, 503, 504];
+        readonly post: readonly [400, 401, 403, 413, 415, 422, 429, 431, 500, 503, 504];
     };
     readonly "/health": {
-        readonly get: readonly [413, 500, 504];
-        readonly head: readonly [413, 500, 504];
+        readonly get: readonly [413, 431, 500, 504];
+        readonly head: readonly [413, 431, 500, 504];
     };
     readonly "/health/detailed": {
-        readonly get: readonly [401, 403, 413, 429, 500, 503, 504];
+        readonly get: readonly [401, 403, 413, 429, 431, 500, 503, 504];
     };
     readonly "/livez": {
-        readonly get: readonly [413, 500, 504];
-        readonly head: readonly [413, 500, 504];
+        readonly get: readonly [413, 431, 500, 504];
+        readonly head: readonly [413, 431, 500, 504];
     };
     readonly "/readyz": {
-        readonly get: readonly [413, 500, 503, 504];
-        readonly head: readonly [413, 500, 503, 504];
+        readonly get: readonly [413, 431, 500, 503, 504];
+        readonly head: readonly [413, 431, 500, 503, 504];
     };
     readonly "/metrics": {
-        readonly get: readonly [401, 413, 500, 504];
+        readonly get: readonly [401, 413, 431, 500, 504];
     };
     readonly "/api/v1/users": {
-        readonly get: readonly [401, 403, 413, 422, 429, 500, 503, 504];
-        readonly post: readonly [400, 401, 403, 409, 413, 415, 422, 429, 500, 503, 504];
+        readonly get: readonly [401, 403, 413, 422, 429, 431, 500, 503, 504];
+        readonly post: readonly [400, 401, 403, 409, 413, 415, 422, 429, 431, 500, 503, 504];
     };
     readonly "/api/v1/users/{user_id}": {
-        readonly get: readonly [401, 404, 413, 422, 429, 500, 503, 504];
-        readonly head: readonly [401, 404, 413, 422, 429, 500, 503, 504];
-        readonly options: readonly [401, 404, 413, 422, 429, 500, 503, 504];
-        readonly put: readonly [400, 401, 403, 404, 409, 412, 413, 415, 422, 429, 500, 503, 504];
-        readonly patch: readonly [400, 401, 403, 404, 409, 412, 413, 415, 422, 429, 500, 503, 504];
-        readonly delete: readonly [401, 403, 404, 409, 412, 413, 422, 429, 500, 503, 504];
+        readonly get: readonly [401, 404, 413, 422, 429, 431, 500, 503, 504];
+        readonly head: readonly [401, 404, 413, 422, 429, 431, 500, 503, 504];
+        readonly options: readonly [401, 404, 413, 422, 429, 431, 500, 503, 504];
+        readonly put: readonly [400, 401, 403, 404, 409, 412, 413, 415, 422, 429, 431, 500, 503, 504];
+        readonly patch: readonly [400, 401, 403, 404, 409, 412, 413, 415, 422, 429, 431, 500, 503, 504];
+        readonly delete: readonly [401, 403, 404, 409, 412, 413, 422, 429, 431, 500, 503, 504];
     };
     readonly "/api/v1/users/export": {
-        readonly get: readonly [401, 403, 413, 422, 429, 500, 503, 504];
+        readonly get: readonly [401, 403, 413, 422, 429, 431, 500, 503, 504];
     };
     readonly "/api/v1/users/stats": {
-        readonly get: readonly [401, 403, 413, 422, 429, 500, 503, 504];
+        readonly get: readonly [401, 403, 413, 422, 429, 431, 500, 503, 504];
     };
     readonly "/api/v1/files": {
-        readonly get: readonly [401, 413, 422, 429, 500, 503, 504];
-        readonly post: readonly [400, 401, 413, 415, 422, 429, 500, 503, 504];
+        readonly get: readonly [401, 413, 422, 429, 431, 500, 503, 504];
+        readonly post: readonly [400, 401, 413, 415, 422, 429, 431, 500, 503, 504];
     };
     readonly "/api/v1/files/{file_id}": {
-        readonly get: readonly [401, 404, 413, 422, 429, 500, 503, 504];
-        readonly delete: readonly [401, 404, 413, 422, 429, 500, 503, 504];
+        readonly get: readonly [401, 404, 413, 422, 429, 431, 500, 503, 504];
+        readonly delete: readonly [401, 404, 413, 422, 429, 431, 500, 503, 504];
     };
     readonly "/api/v1/files/{file_id}/content": {
-        readonly get: readonly [401, 404, 413, 416, 422, 429, 500, 503, 504];
-        readonly head: readonly [401, 404, 413, 422, 429, 500, 503, 504];
+        readonly get: readonly [401, 404, 413, 416, 422, 429, 431, 500, 503, 504];
+        readonly head: readonly [401, 404, 413, 422, 429, 431, 500, 503, 504];
     };
     readonly "/api/v1/sse/stream": {
-        readonly get: readonly [401, 413, 422, 429, 500, 503, 504];
+        readonly get: readonly [401, 413, 422, 429, 431, 500, 503, 504];
     };
     readonly "/api/v1/demo/async": {
-        readonly get: readonly [401, 413, 422, 429, 500, 503, 504];
+        readonly get: readonly [401, 413, 422, 429, 431, 500, 503, 504];
     };
     readonly "/api/v1/demo/blocking": {
-        readonly get: readonly [401, 413, 422, 429, 500, 503, 504];
+        readonly get: readonly [401, 413, 422, 429, 431, 500, 503, 504];
     };
     readonly "/api/v1/demo/cpu": {
-        readonly post: readonly [400, 401, 413, 415, 422, 429, 500, 503, 504];
+        readonly post: readonly [400, 401, 413, 415, 422, 429, 431, 500, 503, 504];
     };
     readonly "/api/v1/demo/statistics": {
-        readonly post: readonly [400, 401, 413, 415, 422, 429, 500, 503, 504];
+        readonly post: readonly [400, 401, 413, 415, 422, 429, 431, 500, 503, 504];
     };
 };
 type ProblemTable = typeof problemStatuses;

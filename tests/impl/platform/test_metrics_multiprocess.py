@@ -11,6 +11,8 @@ import pytest
 from prometheus_client import generate_latest
 
 from impl.platform.metrics import MULTIPROCESS_ENV, Metrics
+from tests.conftest import bearer
+from tests.faults.load import admin_token
 from tests.impl.platform.metrics_scrape import sample
 from tests.server_processes import ServerProcess, server_process
 from tests.throwaway_redis import ThrowawayRedis, throwaway_redis
@@ -58,13 +60,15 @@ def test_the_breaker_state_is_the_highest_among_live_workers_never_a_sum(
     workers: tuple[ServerProcess, ServerProcess, ThrowawayRedis],
 ) -> None:
     first, second, redis = workers
+    tokens = {server.port: bearer(admin_token(server.url)) for server in (first, second)}
     assert _breaker_state(first) == 0
     redis.kill()
-    # The first worker's readiness checks meet the dead Redis: its breaker opens (2); the second's is still closed.
-    assert httpx.get(f"{first.url}/readyz", timeout=10).status_code == 503
+    # The first worker's token check meets the dead Redis: its breaker opens (2); the second's is still closed.
+    me = "/api/v1/auth/me"
+    assert httpx.get(f"{first.url}{me}", headers=tokens[first.port], timeout=10).status_code == 503
     assert _breaker_state(first) == 2
     # Now both are open: still 2 ("open"), where a sum would read 4 (and, before, 2 meant "half-open").
-    assert httpx.get(f"{second.url}/readyz", timeout=10).status_code == 503
+    assert httpx.get(f"{second.url}{me}", headers=tokens[second.port], timeout=10).status_code == 503
     assert _breaker_state(second) == 2
     assert _breaker_state(first) == 2
 

@@ -57,3 +57,15 @@ def test_names_must_be_unique() -> None:
     probe.register("database", _up)
     with pytest.raises(ValueError, match="already registered"):
         probe.register("database", _up)
+
+
+def test_a_shared_dependency_is_reported_but_left_out_of_the_instances_own_readiness() -> None:
+    probe = ReadinessProbe(timeout_seconds=1)
+    probe.register("database", _up)
+    probe.register("token_blacklist", _broken, shared=True)
+
+    everything = {outcome.name: outcome.up for outcome in asyncio.run(probe.run())}
+    own = {outcome.name: outcome.up for outcome in asyncio.run(probe.run(include_shared=False))}
+
+    assert everything == {"database": True, "token_blacklist": False}
+    assert own == {"database": True}

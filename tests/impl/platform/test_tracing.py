@@ -18,7 +18,7 @@ from opentelemetry.trace import SpanKind
 
 from impl.app import create_app
 from impl.platform.tracing import Tracing, traces_url
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, test_settings
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, bearer, sign_in, test_settings
 from tests.impl.platform.log_capture import captured_logs
 from tests.otlp_collector import Collector, otlp_collector
 
@@ -196,7 +196,9 @@ def test_redis_is_traced_while_the_app_runs_and_released_after(tmp_path: Path, r
     redis = RedisInstrumentor()
     for traced in started(app):
         assert redis.is_instrumented_by_opentelemetry
-        assert traced.client.get("/readyz").status_code == 200  # pings Redis (the probe itself is not traced)
+        token = sign_in(traced.client)
+        me = traced.client.get("/api/v1/auth/me", headers=bearer(token))
+        assert me.status_code == 200  # its token is checked against the revocations in Redis
         assert any(span.attributes and span.attributes.get("db.system") == "redis" for span in traced.finished())
 
     assert not redis.is_instrumented_by_opentelemetry
