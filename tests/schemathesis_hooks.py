@@ -307,17 +307,41 @@ def _target(case: Any) -> uuid.UUID | None:
         return None
 
 
-def _redirect_from_protected(run: _Run, case: Any) -> None:
+def _in_examples_phase(case: Any) -> bool:
+    meta = case.meta
+    return meta is not None and str(getattr(meta.phase.name, "value", meta.phase.name)) == "examples"
+
+
+def _redirect_from_protected(run: _Run, operation_id: str, case: Any) -> None:
+    """Never at the fuzz's own accounts (they must stay usable); and the merge patch's examples, whose ids name no
+    one here, at a real user, so each is really applied: it has ten (two media types), and as 404s they would be
+    an operation whose examples test nothing. PUT's and DELETE's examples are few and stay 404s, as before."""
     target = _target(case)
-    if target is not None and target in run.protected_ids():
+    if target is None:
+        return
+    example = operation_id == "updateUser" and _in_examples_phase(case) and _is_positive(case)
+    if target in run.protected_ids() or example:
         case.path_parameters["user_id"] = str(run.new_user("target").id)
+
+
+def _fresh_email(operation_id: str, case: Any) -> None:
+    """A positive replacement gets an email nobody has. Schemathesis draws values it has seen in answers (its data
+    pool), so generated emails are mostly the examples' or the fuzz accounts' own: each one a 409 (taken), and the
+    replacement itself never applied. The taken-email 409 has its own tests (tests/impl/users/)."""
+    body = case.body
+    if operation_id == "replaceUser" and isinstance(body, dict) and "email" in body and _is_positive(case):
+        case.body = {**body, "email": f"fuzz-put-{uuid.uuid4().hex[:12]}@example.com"}
 
 
 def _current_etag(run: _Run, operation_id: str, case: Any) -> None:
     """Every Nth positive conditional write gets the target's real ETag; the others keep the generated one (412)."""
     headers = case.headers or {}
     target = _target(case)
-    if target is None or "If-Match" not in headers or not _is_positive(case) or not run.takes_turn(operation_id):
+    if target is None or "If-Match" not in headers or not _is_positive(case):
+        return
+    # An example is applied as written (its If-Match too, on the real user it was pointed at); generated cases get
+    # the real ETag every Nth time and keep the generated one otherwise (412).
+    if not (operation_id == "updateUser" and _in_examples_phase(case)) and not run.takes_turn(operation_id):
         return
     response = run.service.request("GET", f"/api/v1/users/{target}", token=run.access_token(run.admin))
     if response.status_code == 200 and response.headers.get("ETag"):
@@ -355,7 +379,8 @@ def before_call(context: Any, case: Any, **kwargs: Any) -> None:
         _real_cursor(_run_for(case.operation), case)
     elif operation_id in _USER_WRITES:
         run = _run_for(case.operation)
-        _redirect_from_protected(run, case)
+        _redirect_from_protected(run, operation_id, case)
+        _fresh_email(operation_id, case)
         _current_etag(run, operation_id, case)
 
 
